@@ -1,0 +1,37 @@
+# The README's two set-up commands: `make demo` and `make test`. Both bootstrap .venv themselves.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# A CPU wheel of this torch lies on the build machines; installing it first keeps pip from
+# resolving an unpinned torch to a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+STAMP := $(VENV)/.qattn-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_PIN)"
+	$(PIP) install --quiet -e ".[dev,mitiq]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/qattn demo
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check qiskit_qattn tests benchmarks
+
+bench: $(STAMP)
+	$(PIP) install --quiet -e ".[dev,mitiq,bench]"
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
