@@ -9,6 +9,7 @@ from .observables import kept_keys_projector, value_observables
 from .qaoa import QAOA_MAX_KEYS, qaoa_attention
 from .schedules import DEFAULT_SCHEDULES, default_schedule
 from .softmax_state import SOFTMAX_STATE_MAX_KEYS, softmax_state
+from .variational import variational_block, z_observables
 
 __all__ = [
     "DEFAULT_SCHEDULES",
@@ -22,4 +23,6 @@ __all__ = [
     "qaoa_attention",
     "softmax_state",
     "value_observables",
+    "variational_block",
+    "z_observables",
 ]
