@@ -26,7 +26,8 @@ def main(argv: list[str]) -> int:
         start = time.perf_counter()
         print(f"== {script.name}", flush=True)
         code = subprocess.call([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"== {script.name}: exit {code} after {time.perf_counter() - start:.0f} s", flush=True)
+        elapsed = time.perf_counter() - start
+        print(f"== {script.name}: exit {code} after {elapsed:.0f} s", flush=True)
         if code:
             failed.append(script.name)
     if failed:
