@@ -9,7 +9,7 @@ TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.qattn-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test bench lint venv clean tutorials docker docker-test
 
 venv: $(STAMP)
 
@@ -28,10 +28,20 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check qiskit_qattn tests benchmarks
+	$(VENV)/bin/hadolint Dockerfile
+
+tutorials: $(STAMP)
+	$(PY) -m pytest tests/tutorials -q
 
 bench: $(STAMP)
 	$(PIP) install --quiet -e ".[dev,mitiq,bench]"
 	$(PY) benchmarks/run_all.py
+
+docker:
+	docker build --target runtime -t qiskit-qattn .
+
+docker-test:
+	docker build --target dev -t qiskit-qattn-dev . && docker run --rm qiskit-qattn-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Scripts that are helpers, not benchmarks.
-SKIP = {"run_all.py", "fit_default_schedule.py"}
+SKIP = {"run_all.py", "fit_default_schedule.py", "fit_family_schedules.py"}
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,9 @@ _LAZY = {
     "qaoa_attention": "qiskit_qattn.circuits",
     "value_observables": "qiskit_qattn.circuits",
     "attention_circuits": "qiskit_qattn.circuits",
+    "simulate": "qiskit_qattn.sim",
+    "SimulationResult": "qiskit_qattn.sim",
+    "qaoa_problem": "qiskit_qattn.sim",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -39,3 +39,15 @@ def test_demo_runs_end_to_end(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     text = md.read_text()
     assert "softmax_state" in text and "qaoa" in text
+
+
+@pytest.mark.slow
+def test_demo_rows_cover_every_family_and_the_mitigated_run(tmp_path):
+    from qiskit_qattn.demo import DemoConfig, run_demo
+
+    result = run_demo(DemoConfig(num_keys=8, num_queries=2, shots=2000, runtime=False,
+                                 png=str(tmp_path / "d.png")), progress=lambda _: None)
+    rows = {(r.method, r.execution, r.note.split(":")[0]): r for r in result.rows}
+    assert rows[("softmax_state", "statevector", "exact probabilities")].relative_error < 1e-9
+    assert ("warm_start", "statevector", "exact probabilities") in rows
+    assert ("softmax_state", "shots", "device noise, ZNE+REM") in rows

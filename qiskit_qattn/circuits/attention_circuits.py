@@ -8,10 +8,22 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from ..encoding import as_bool_mask, as_real_array
+from .families import (
+    amplification_attention,
+    born_machine_attention,
+    ma_qaoa_attention,
+    warm_start_attention,
+)
 from .qaoa import qaoa_attention
 from .softmax_state import softmax_state
 
-METHODS = ("softmax_state", "qaoa")
+METHODS = ("softmax_state", "qaoa", "ma_qaoa", "warm_start", "amplification", "born_machine")
+_FAMILY_BUILDERS = {
+    "ma_qaoa": ma_qaoa_attention,
+    "warm_start": warm_start_attention,
+    "amplification": amplification_attention,
+    "born_machine": born_machine_attention,
+}
 
 
 def attention_scores(
@@ -55,7 +67,10 @@ def attention_circuits(
         Q: queries ``[n_q, d]``.
         K: keys ``[n_k, d]``.
         V: values ``[n_k, d_v]`` (only validated here; see :func:`value_observables`).
-        method: ``"softmax_state"`` (exact amplitude encoding) or ``"qaoa"``.
+        method: ``"softmax_state"`` (exact amplitude encoding), ``"qaoa"`` (textbook QAOA) or
+            one of the reusable-schedule families ``"ma_qaoa"``, ``"warm_start"``,
+            ``"amplification"``, ``"born_machine"`` (see ``circuits.families``; the sorted
+            layouts record ``metadata["key_order"]``, undone by ``relabel_outcomes``).
         mask: boolean keep-mask broadcastable to ``[n_q, n_k]`` (``True`` = attend).
         scale: score scale (default ``1/sqrt(d)``).
         temperature: softmax temperature.
@@ -83,8 +98,11 @@ def attention_circuits(
                     f"softmax_state takes no extra options; got {sorted(method_options)}"
                 )
             qc = softmax_state(row, temperature, mask=row_mask)
-        else:
+        elif method == "qaoa":
             qc = qaoa_attention(row, temperature=temperature, mask=row_mask, **method_options)
+        else:
+            qc = _FAMILY_BUILDERS[method](row, temperature=temperature, mask=row_mask,
+                                          **method_options)
         qc.name = f"{qc.name}_q{i}"
         qc.metadata["query_index"] = i
         circuits.append(qc)

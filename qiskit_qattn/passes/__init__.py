@@ -1,5 +1,31 @@
-"""Transpilation of attention circuits: preset compilation today, custom passes as they land."""
+"""Transpilation of attention circuits: preset compilation and the ``qattn`` stage plugin.
 
-from .preset import compile_circuits
+The plugin lives in :mod:`.plugin`; Qiskit imports it on every preset pass-manager build, so this
+package loads its passes lazily (attribute access) and :mod:`.plugin` imports nothing heavy. The
+main pass is :class:`CnotPhaseResynthesis` (architecture-aware resynthesis of the CNOT-phase
+regions of a routed circuit).
+"""
 
-__all__ = ["compile_circuits"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "CnotPhaseResynthesis": ".cnot_phase_resynthesis",
+    "compile_circuits": ".preset",
+    "compile_qattn": ".preset",
+    "equivalent_on_device": ".verify",
+    "state_fidelity_on_device": ".verify",
+    "error_budget_from_degree": ".stage",
+    "fidelity_lower_bound": ".stage",
+    "qattn_optimization_stage": ".stage",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

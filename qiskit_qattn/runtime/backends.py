@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any
 
 from qiskit.providers import BackendV2
+
+from .secrets import redact
 
 
 @functools.cache
@@ -32,13 +35,16 @@ def fake_backend_names() -> list[str]:
     return sorted(b.name for b in _fake_provider().backends())
 
 
-def resolve_backend(backend: str | BackendV2) -> BackendV2:
+def resolve_backend(backend: str | BackendV2, service: Any | None = None) -> BackendV2:
     """Return a ``BackendV2`` for ``backend``.
 
     Args:
         backend: a ``BackendV2`` (returned as is), a fake backend name such as ``"fake_torino"``
-            (local testing, no account), or an IBM device name such as ``"ibm_torino"`` (uses the
-            account already saved on this machine or the ``QISKIT_IBM_*`` environment).
+            (local testing, no account), or an IBM device name such as ``"ibm_torino"``.
+        service: the ``QiskitRuntimeService`` for ``ibm_`` names; default
+            ``QiskitRuntimeService()``, which reads the account saved on this machine or the
+            ``QISKIT_IBM_*`` environment. This function never sees the token; errors from the
+            service are re-raised with token-shaped text redacted.
 
     Example:
         >>> resolve_backend("fake_torino").name
@@ -57,9 +63,19 @@ def resolve_backend(backend: str | BackendV2) -> BackendV2:
                 f"unknown fake backend {backend!r}; choose one of {fake_backend_names()}"
             ) from exc
     if name.startswith("ibm_"):
-        from qiskit_ibm_runtime import QiskitRuntimeService
+        try:
+            if service is None:
+                from qiskit_ibm_runtime import QiskitRuntimeService
 
-        return QiskitRuntimeService().backend(name)
+                service = QiskitRuntimeService()
+            return service.backend(name)
+        except Exception as exc:
+            # `from None`: the original message may quote account details; ours is redacted.
+            raise RuntimeError(
+                f"could not get IBM backend {name!r} ({type(exc).__name__}: {redact(exc)}). "
+                "Save an account once with QiskitRuntimeService.save_account(...) yourself, "
+                "or set QISKIT_IBM_TOKEN / QISKIT_IBM_INSTANCE in the environment."
+            ) from None
     raise ValueError(
         f"backend name must start with 'fake_' (local) or 'ibm_' (IBM Quantum); got {backend!r}"
     )

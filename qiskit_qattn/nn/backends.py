@@ -1,0 +1,197 @@
+"""Per-head attention backends used by :class:`~qiskit_qattn.nn.QuantumMultiheadAttention`.
+
+A head backend is a callable
+
+    backend(q, k, v, mask, *, need_weights, is_causal, dropout_p) -> (output, weights | None)
+
+on already projected, head-split tensors ``q [B, H, L, d]``, ``k [B, H, S, d]``, ``v [B, H, S, d]``
+with ``mask`` ``None`` or an additive float mask broadcastable to ``[B, H, L, S]`` (``-inf`` =
+masked key) and ``is_causal`` a hint that applies the top-left causal mask when ``mask`` is
+``None`` (it is only set for the exact path, exactly where ``nn.MultiheadAttention`` sets it).
+It returns the head outputs ``[B, H, L, d]`` and, if ``need_weights``, the weights ``[B, H, L, S]``.
+
+- :func:`exact_heads` mirrors ``torch.nn.functional.multi_head_attention_forward`` step by step
+  (explicit softmax when weights are needed, ``scaled_dot_product_attention`` otherwise), so it
+  matches ``nn.MultiheadAttention`` to float rounding, fully masked rows included.
+- :class:`AttentionFunctionBackend` routes heads through
+  :func:`qiskit_qattn.attention.attention` (``phase0-proto``, ``quantum-sim``, ``classical``,
+  ``performer``, ...), all ``B × H`` heads in one call.
+- :class:`~qiskit_qattn.nn.variational.VariationalAttention` (``"variational"``) has trainable
+  QSANN circuits for the Q/K/V maps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+#: Names accepted by ``quantum_backend`` besides the attention registry's.
+NN_BACKENDS = ("exact", "variational")
+
+
+def exact_heads(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    need_weights: bool = True,
+    is_causal: bool = False,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Exact softmax attention per head, computed the way ``nn.MultiheadAttention`` computes it.
+
+    Example:
+        >>> q = k = v = torch.randn(2, 3, 5, 4)
+        >>> out, w = exact_heads(q, k, v)
+        >>> ref = F.scaled_dot_product_attention(q, k, v)
+        >>> bool(torch.allclose(out, ref, atol=1e-6)), tuple(w.shape)
+        (True, (2, 3, 5, 5))
+    """
+    if need_weights:
+        q_scaled = q * math.sqrt(1.0 / float(q.shape[-1]))
+        scores = torch.matmul(q_scaled, k.transpose(-2, -1))
+        if mask is not None:
+            scores = scores + mask
+        elif is_causal:
+            scores = scores + causal_mask(q.shape[-2], k.shape[-2], q.dtype, q.device)
+        weights = torch.softmax(scores, dim=-1)
+        if dropout_p > 0.0:
+            weights = F.dropout(weights, p=dropout_p)
+        return torch.matmul(weights, v), weights
+    out = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal and mask is None
+    )
+    return out, None
+
+
+def causal_mask(L: int, S: int, dtype: torch.dtype, device: Any = None) -> torch.Tensor:
+    """Top-left causal additive mask ``[L, S]`` (``-inf`` above the diagonal), as SDPA's hint.
+
+    Example:
+        >>> causal_mask(2, 3, torch.float32)
+        tensor([[0., -inf, -inf],
+                [0., 0., -inf]])
+    """
+    keep = torch.ones(L, S, dtype=torch.bool, device=device).tril()
+    return torch.zeros(L, S, dtype=dtype, device=device).masked_fill_(~keep, float("-inf"))
+
+
+class AttentionFunctionBackend:
+    """Heads through :func:`qiskit_qattn.attention.attention` with a registry backend.
+
+    Args:
+        name: a backend of :func:`qiskit_qattn.attention.available_backends`.
+        seed: fixed seed for every call; ``None`` draws one per call from torch's global RNG
+            (so ``torch.manual_seed`` makes training runs repeatable).
+        **options: backend options passed on every call (e.g. ``shots`` for ``quantum-sim``).
+
+    Example:
+        >>> be = AttentionFunctionBackend("exact")
+        >>> q = k = v = torch.randn(1, 2, 3, 4)
+        >>> out, w = be(q, k, v, None, need_weights=True)
+        >>> bool(torch.allclose(out, exact_heads(q, k, v)[0], atol=1e-6))
+        True
+    """
+
+    def __init__(self, name: str, *, seed: int | None = None, **options: Any) -> None:
+        from ..attention import available_backends
+
+        if name not in available_backends():
+            raise ValueError(
+                f"quantum_backend must be one of {available_backend_names()}; got {name!r}"
+            )
+        self.name = name
+        self.seed = seed
+        self.options = dict(options)
+        self.last_result: Any = None
+
+    def __call__(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        *,
+        need_weights: bool = True,
+        is_causal: bool = False,
+        dropout_p: float = 0.0,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        from ..attention import attention
+
+        if mask is None and is_causal:
+            mask = causal_mask(q.shape[-2], k.shape[-2], q.dtype, q.device)
+        result = attention(
+            q, k, v, backend=self.name, attn_mask=mask, need_weights=need_weights,
+            seed=self.seed, **self.options,
+        )
+        self.last_result = result
+        out = result.output
+        if dropout_p > 0.0:
+            # The sampler's weights are internal: drop head outputs instead of weights.
+            out = F.dropout(out, p=dropout_p)
+        return out, result.weights if need_weights else None
+
+    def __repr__(self) -> str:
+        opts = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        return f"AttentionFunctionBackend({self.name!r}{opts})"
+
+
+def available_backend_names() -> tuple[str, ...]:
+    """Every name ``quantum_backend`` accepts.
+
+    Example:
+        >>> names = set(available_backend_names())
+        >>> {"exact", "variational", "phase0-proto", "quantum-sim"} <= names
+        True
+    """
+    from ..attention import available_backends
+
+    return tuple(sorted(set(NN_BACKENDS) | set(available_backends())))
+
+
+def make_backend(
+    name: str | Callable[..., Any],
+    *,
+    num_heads: int,
+    head_dim: int,
+    device: Any = None,
+    dtype: Any = None,
+    **options: Any,
+) -> Callable[..., Any]:
+    """Build the head backend for ``quantum_backend=name`` (a callable is returned as is).
+
+    ``"variational"`` returns a :class:`~qiskit_qattn.nn.variational.VariationalAttention`
+    module (trainable), ``"exact"`` :func:`exact_heads`, any other registry name an
+    :class:`AttentionFunctionBackend`.
+
+    Example:
+        >>> make_backend("exact", num_heads=2, head_dim=4) is exact_heads
+        True
+    """
+    if callable(name) and not isinstance(name, str):
+        if options:
+            raise ValueError(f"backend options {sorted(options)} need a named quantum_backend")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"quantum_backend must be a string or a callable; got {type(name)!r}")
+    if name == "exact":
+        if options:
+            raise ValueError(f"the exact backend takes no options; got {sorted(options)}")
+        return exact_heads
+    if name == "variational":
+        from .variational import VariationalAttention
+
+        return VariationalAttention(
+            num_heads=num_heads, head_dim=head_dim, device=device, dtype=dtype, **options
+        )
+    if name not in available_backend_names():
+        raise ValueError(
+            f"quantum_backend must be one of {available_backend_names()} or a callable; "
+            f"got {name!r}"
+        )
+    return AttentionFunctionBackend(name, **options)

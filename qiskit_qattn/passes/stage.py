@@ -1,0 +1,94 @@
+"""The ``qattn`` optimization stage: Qiskit's stage, then CNOT-phase resynthesis to the ISA."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from qiskit.transpiler import PassManager
+from qiskit.transpiler.passes import GateDirection, Optimize1qGatesDecomposition
+from qiskit.transpiler.passmanager_config import PassManagerConfig
+from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePluginManager
+
+from .cnot_phase_resynthesis import CnotPhaseResynthesis
+
+
+def error_budget_from_degree(approximation_degree: float | None) -> float:
+    """Phase-angle budget whose error bound keeps state fidelity >= ``approximation_degree``.
+
+    Dropping phase terms of total |angle| ``ε`` changes the unitary by ``||U - U'|| <= ε``, so
+    every output state keeps fidelity ``>= (1 - ε²/2)²``. ``None`` or ``>= 1`` means exact.
+
+    Example:
+        >>> round(error_budget_from_degree(0.99), 4), error_budget_from_degree(1.0)
+        (0.1001, 0.0)
+    """
+    if approximation_degree is None or approximation_degree >= 1.0:
+        return 0.0
+    if not 0.0 < approximation_degree < 1.0:
+        raise ValueError(
+            f"approximation_degree must be in (0, 1] or None; got {approximation_degree!r}"
+        )
+    return float(np.sqrt(2.0 * (1.0 - np.sqrt(approximation_degree))))
+
+
+def fidelity_lower_bound(error_bound: float) -> float:
+    """State-fidelity lower bound ``(1 - ε²/2)²`` for an operator-norm error ``ε <= sqrt(2)``.
+
+    Example:
+        >>> fidelity_lower_bound(0.0)
+        1.0
+    """
+    if error_bound < 0:
+        raise ValueError(f"error_bound must be >= 0; got {error_bound!r}")
+    return float(max(0.0, 1.0 - error_bound**2 / 2.0) ** 2)
+
+
+def _stage_manager() -> PassManagerStagePluginManager:
+    return PassManagerStagePluginManager()
+
+
+def isa_pass_manager(config: PassManagerConfig, optimization_level: int = 3) -> PassManager:
+    """Translation + Qiskit's optimisation loop (no layout passes) back to the target's ISA."""
+    local = copy.copy(config)
+    local.coupling_map = None  # no VF2PostLayout inside: the layout is fixed by now
+    local.approximation_degree = 1.0  # exact: only certified approximations are allowed
+    stage = _stage_manager().get_passmanager_stage(
+        "optimization", "default", local, optimization_level=max(optimization_level, 1)
+    )
+    pm = PassManager()
+    if stage is not None:
+        pm += stage
+    cmap = config.target.build_coupling_map() if config.target is not None else config.coupling_map
+    if cmap is not None:
+        pm.append(GateDirection(cmap, target=config.target))
+        pm.append(Optimize1qGatesDecomposition(basis=config.basis_gates, target=config.target))
+    return pm
+
+
+def qattn_optimization_stage(
+    config: PassManagerConfig, optimization_level: int | None = None
+) -> PassManager:
+    """Pass manager of the ``qattn`` optimization stage for ``config``."""
+    level = 3 if optimization_level is None else int(optimization_level)
+    budget = error_budget_from_degree(config.approximation_degree)
+    # Qiskit's own optimisation passes run exact, so the stage's error is the certified bound.
+    exact = copy.copy(config)
+    exact.approximation_degree = 1.0
+    default = _stage_manager().get_passmanager_stage(
+        "optimization", "default", exact, optimization_level=level
+    )
+    pm = PassManager()
+    if default is not None:
+        pm += default
+    seed = config.seed_transpiler if config.seed_transpiler is not None else 0
+    pm.append(
+        CnotPhaseResynthesis(
+            target=config.target,
+            coupling_map=config.coupling_map,
+            post_pass_manager=isa_pass_manager(exact, level),
+            error_budget=budget,
+            seed=max(int(seed), 0),
+        )
+    )
+    return pm
