@@ -48,6 +48,7 @@ class DemoRow:
     relative_error: float
     wall_time: float
     note: str = ""
+    qattn_two_qubit_gates: float | None = None
 
 
 @dataclass
@@ -59,13 +60,15 @@ class DemoResult:
     png: Path
     details: dict[str, Any] = field(default_factory=dict)
 
-    HEADERS = ("method", "execution", "qubits", "2q gates", "depth", "shots", "rel. error",
-               "wall time [s]", "note")
+    HEADERS = ("method", "execution", "qubits", "2q gates", "2q gates (qattn)", "depth", "shots",
+               "rel. error", "wall time [s]", "note")
 
     def table_rows(self) -> list[list[str]]:
         """Rows formatted for printing."""
         return [
-            [r.method, r.execution, str(r.qubits), f"{r.two_qubit_gates:.1f}", f"{r.depth:.1f}",
+            [r.method, r.execution, str(r.qubits), f"{r.two_qubit_gates:.1f}",
+             "-" if r.qattn_two_qubit_gates is None else f"{r.qattn_two_qubit_gates:.1f}",
+             f"{r.depth:.1f}",
              "-" if r.shots is None else str(r.shots), f"{100 * r.relative_error:.2f}%",
              f"{r.wall_time:.2f}", r.note]
             for r in self.rows
@@ -93,7 +96,7 @@ def run_demo(config: DemoConfig | None = None,
     """
     from .attention import estimate_attention, exact_attention, exact_attention_weights
     from .attention.estimate import mitigation_note
-    from .passes import compile_circuits
+    from .passes import compile_circuits, compile_qattn
     from .runtime import resolve_backend
     from .viz import attention_heatmaps, circuit_report
 
@@ -115,6 +118,7 @@ def run_demo(config: DemoConfig | None = None,
     }
     progress(f"[2/5] building and compiling circuits for {backend.name} (optimization_level=3)")
     stats: dict[str, dict[str, float]] = {}
+    qattn_stats: dict[str, dict[str, float]] = {}
     for fam, opts in families.items():
         from .circuits import attention_circuits
 
@@ -122,7 +126,11 @@ def run_demo(config: DemoConfig | None = None,
         compiled = compile_circuits(circuits, backend, optimization_level=3, seed_transpiler=0)
         reports = [circuit_report(c) for c in compiled]
         stats[fam] = {key: float(np.mean([r[key] for r in reports])) for key in reports[0]}
-        progress(f"      {fam}: {stats[fam]['two_qubit_gates']:.1f} two-qubit gates, "
+        q_compiled = compile_qattn(circuits, backend, optimization_level=3, seed_transpiler=0)
+        q_reports = [circuit_report(c) for c in q_compiled]
+        qattn_stats[fam] = {k: float(np.mean([r[k] for r in q_reports])) for k in q_reports[0]}
+        progress(f"      {fam}: {stats[fam]['two_qubit_gates']:.1f} two-qubit gates "
+                 f"(qattn plugin {qattn_stats[fam]['two_qubit_gates']:.1f}), "
                  f"depth {stats[fam]['depth']:.1f} (mean over queries)")
 
     plan: list[tuple[str, str, dict[str, Any], str]] = []
@@ -151,7 +159,8 @@ def run_demo(config: DemoConfig | None = None,
         weights[f"{fam} {note}"] = est.weights
         s = stats[fam]
         rows.append(DemoRow(fam, execution, int(s["qubits"]), s["two_qubit_gates"], s["depth"],
-                            est.shots, est.relative_error(exact), est.wall_time, note))
+                            est.shots, est.relative_error(exact), est.wall_time, note,
+                            qattn_stats[fam]["two_qubit_gates"]))
 
     progress("[4/5] writing heat map")
     png = Path(config.png)
@@ -164,4 +173,5 @@ def run_demo(config: DemoConfig | None = None,
         suptitle=f"MiniLM layer {config.layer} head {config.head}: exact vs estimated",
     )
     progress(f"[5/5] done in {time.perf_counter() - t0:.1f} s")
-    return DemoResult(rows, exact, png, {"tokens": tokens, "stats": stats})
+    return DemoResult(rows, exact, png,
+                      {"tokens": tokens, "stats": stats, "qattn_stats": qattn_stats})

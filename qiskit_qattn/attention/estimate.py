@@ -209,7 +209,9 @@ def estimate_attention(
 
         if execution == "runtime":
             run_mode = mode if mode is not None else resolve_backend(backend or "fake_torino")
-            target_backend = _mode_backend(run_mode)
+            from ..runtime.modes import mode_backend
+
+            target_backend = mode_backend(run_mode)
         else:
             target_backend = resolve_backend(backend)
         compiled = compile_circuits(
@@ -430,24 +432,6 @@ def _estimate(counts, values, keep, exact):
     from .key_estimators import outputs_from_counts
 
     return outputs_from_counts(counts, values, keep, exact=exact)
-
-
-def _mode_backend(mode: Any):
-    """The backend behind a Runtime mode (``BackendV2``, ``Session`` or ``Batch``)."""
-    from qiskit.providers import BackendV2
-
-    if isinstance(mode, BackendV2):
-        return mode
-    backend = getattr(mode, "_backend", None) or getattr(mode, "backend", None)
-    if callable(backend):
-        backend = backend()
-    if isinstance(backend, str):
-        from ..runtime.backends import resolve_backend
-
-        backend = resolve_backend(backend)
-    if not isinstance(backend, BackendV2):
-        raise ValueError(f"mode must be a BackendV2, Session or Batch; got {type(mode)!r}")
-    return backend
 
 
 def _result(outputs, std, weights, n_k, method, execution, shots, circuits, compiled, start,
