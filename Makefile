@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check qiskit_qattn tests benchmarks
+	$(PY) -m ruff check qiskit_qattn tests benchmarks tutorials
 	$(VENV)/bin/hadolint Dockerfile
 
 tutorials: $(STAMP)

@@ -12,5 +12,5 @@ ROOT = Path(__file__).resolve().parents[1]
                     reason="ruff not installed")
 def test_ruff_clean():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "qiskit_qattn", "tests",
-                          "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+                          "benchmarks", "tutorials"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

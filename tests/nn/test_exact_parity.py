@@ -56,7 +56,7 @@ def _masks(dtype, L_, S_):
     }
 
 
-def _compare(ref, qm, args, *, atol=ATOL, **kw):
+def _assert_matches_torch(ref, qm, args, *, atol=ATOL, **kw):
     r_out, r_w = ref(*args, **kw)
     q_out, q_w = qm(*args, **kw)
     assert q_out.shape == r_out.shape
@@ -95,7 +95,7 @@ def test_every_mask_combination_matches_torch(batch_first, dims, config):
                                                              (False, True)]):
         need_weights, average = flags
         for _name, (kpm, am) in _masks(torch.float32, L_, S).items():
-            _compare(ref, qm, args, key_padding_mask=kpm, attn_mask=am,
+            _assert_matches_torch(ref, qm, args, key_padding_mask=kpm, attn_mask=am,
                      need_weights=need_weights, average_attn_weights=average)
 
 
@@ -108,8 +108,8 @@ def test_is_causal_matches_torch(need_weights, with_kpm):
     kpm = torch.zeros(N, L, dtype=torch.bool)
     kpm[1, -1] = True
     kpm = kpm.float().masked_fill(kpm, float("-inf")) if with_kpm else None
-    _compare(ref, qm, (x, x, x), attn_mask=causal, is_causal=True, key_padding_mask=kpm,
-             need_weights=need_weights)
+    _assert_matches_torch(ref, qm, (x, x, x), attn_mask=causal, is_causal=True,
+                          key_padding_mask=kpm, need_weights=need_weights)
 
 
 @pytest.mark.parametrize("mask_kind", ["none", "kpm", "attn2", "attn3"])
@@ -124,7 +124,7 @@ def test_unbatched_input_matches_torch(mask_kind):
         "attn3": {"attn_mask": torch.randn(H, L, S)},
     }[mask_kind]
     for avg in (True, False):
-        _compare(ref, qm, (q, k, k), average_attn_weights=avg, **masks)
+        _assert_matches_torch(ref, qm, (q, k, k), average_attn_weights=avg, **masks)
 
 
 def test_float64_matches_to_machine_precision():
@@ -132,7 +132,8 @@ def test_float64_matches_to_machine_precision():
     q = torch.randn(L, N, E, dtype=torch.float64)
     k = torch.randn(S, N, 3, dtype=torch.float64)
     v = torch.randn(S, N, 5, dtype=torch.float64)
-    _compare(ref, qm, (q, k, v), attn_mask=torch.randn(L, S, dtype=torch.float64), atol=1e-12)
+    _assert_matches_torch(ref, qm, (q, k, v), attn_mask=torch.randn(L, S, dtype=torch.float64),
+                          atol=1e-12)
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -141,7 +142,7 @@ def test_fully_masked_rows_behave_like_torch(need_weights):
     ref, qm = _pair(batch_first=True)
     x = torch.randn(2, 3, E)
     kpm = torch.tensor([[True, True, True], [False, True, False]])
-    _compare(ref, qm, (x, x, x), key_padding_mask=kpm, need_weights=need_weights)
+    _assert_matches_torch(ref, qm, (x, x, x), key_padding_mask=kpm, need_weights=need_weights)
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -154,7 +155,7 @@ def test_dropout_in_training_draws_the_same_masks_as_torch(need_weights):
     q = qm(x, x, x, need_weights=need_weights)
     torch.testing.assert_close(q[0], r[0], atol=ATOL, rtol=0)
     ref.eval(), qm.eval()
-    _compare(ref, qm, (x, x, x), need_weights=need_weights)
+    _assert_matches_torch(ref, qm, (x, x, x), need_weights=need_weights)
 
 
 def test_gradients_match_torch():
