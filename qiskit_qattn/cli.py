@@ -138,6 +138,8 @@ def _transpile(args: argparse.Namespace) -> int:
     opts = {}
     if args.optimization_method:
         opts["optimization_method"] = args.optimization_method
+    if args.init_method:
+        opts["init_method"] = args.init_method
     compiled = []
     start = time.perf_counter()
     with _progress_bar(len(circuits), "compiling", args.json) as bar:
@@ -149,6 +151,9 @@ def _transpile(args: argparse.Namespace) -> int:
                 if args.optimization_method and "plugin" in str(exc).lower():
                     raise CliError(f"--optimization-method {args.optimization_method!r} is not "
                                    f"an installed optimization plugin: {exc}") from exc
+                if args.init_method and "plugin" in str(exc).lower():
+                    raise CliError(f"--init-method {args.init_method!r} is not "
+                                   f"an installed init plugin: {exc}") from exc
                 raise
             bar.update(1)
     seconds = time.perf_counter() - start
@@ -158,7 +163,8 @@ def _transpile(args: argparse.Namespace) -> int:
         rows.append({"index": i, "name": before.name, "logical_qubits": before.num_qubits,
                      "logical_two_qubit_gates": b["two_qubit_gates"], **a})
     report = {"source": source, "backend": backend.name, "optimization_level": args.opt_level,
-              "optimization_method": args.optimization_method, "circuits": rows,
+              "optimization_method": args.optimization_method,
+              "init_method": args.init_method, "circuits": rows,
               "compile_seconds": seconds, "outputs": []}
     if args.output:
         report["outputs"] = [str(p) for p in save_circuits(compiled, args.output)]
@@ -389,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-O", "--opt-level", type=int, choices=(0, 1, 2, 3), default=3)
     tr.add_argument("--optimization-method", default=None,
                     help="preset optimization-stage plugin, e.g. qattn")
+    tr.add_argument("--init-method", default=None,
+                    help="preset init-stage plugin, e.g. qattn")
     tr.add_argument("-o", "--output", default=None, help="write compiled circuits (.qpy/.qasm)")
     tr.add_argument("--json", action="store_true", help="print the report as JSON")
     tr.set_defaults(func=_transpile)

@@ -2,8 +2,8 @@
 
 The plugin lives in :mod:`.plugin`; Qiskit imports it on every preset pass-manager build, so this
 package loads its passes lazily (attribute access) and :mod:`.plugin` imports nothing heavy. The
-main pass is :class:`CnotPhaseResynthesis` (architecture-aware resynthesis of the CNOT-phase
-regions of a routed circuit).
+main pass is :class:`LogicalRecompile` (undo routing, resynthesize the phase polynomials of the
+logical circuit, compile again).
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ from typing import Any
 
 _LAZY = {
     "CnotPhaseResynthesis": ".cnot_phase_resynthesis",
+    "LogicalRecompile": ".logical_recompile",
+    "PhaseBlockRecovery": ".phase_block_recovery",
+    "StashRoutedCircuit": ".stash_routed_circuit",
+    "deroute": ".deroute",
+    "recover_phase_blocks": ".phase_block_recovery",
     "compile_circuits": ".preset",
     "compile_qattn": ".preset",
     "equivalent_on_device": ".verify",

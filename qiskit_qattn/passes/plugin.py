@@ -12,13 +12,15 @@ from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePlugin
 
 
 class QAttnOptimizationPlugin(PassManagerStagePlugin):
-    """Optimization stage: Qiskit's stage for the level, then CNOT-phase resynthesis.
+    """Optimization stage: Qiskit's stage for the level, then a logical recompilation.
 
-    The resynthesis re-derives the phase polynomials of the routed circuit (phase separators,
-    uniformly controlled rotations, SWAP chains), synthesizes them on the coupling graph and keeps
-    the result only when it has fewer two-qubit gates (or as many and less depth). Output stays in
-    the target's ISA. With ``approximation_degree < 1`` small phase terms may be dropped; the
-    certified operator-norm error bound is stored in ``property_set["qattn_error_bound"]``.
+    The routed circuit is de-routed (SWAP-like blocks become a wire relabelling), its phase
+    polynomials (Pauli-evolution ladders, phase separators) are re-derived and resynthesized as
+    Gray-code diagonals or GraySynth networks, and the logical circuit is compiled again; the
+    result is kept only when it has fewer two-qubit gates (or as many and less depth), with the
+    layouts rewritten to match. Output stays in the target's ISA. With
+    ``approximation_degree < 1`` small phase terms may be dropped; the certified operator-norm
+    error bound is stored in ``property_set["qattn_error_bound"]``.
 
     Example:
         >>> from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
@@ -30,3 +32,23 @@ class QAttnOptimizationPlugin(PassManagerStagePlugin):
         from .stage import qattn_optimization_stage
 
         return qattn_optimization_stage(pass_manager_config, optimization_level)
+
+
+class QAttnInitPlugin(PassManagerStagePlugin):
+    """Init stage: Qiskit's init stage, then exact phase-polynomial recovery before layout.
+
+    ``StatePreparation`` gates get the package's path-native amplitude encoding when that
+    synthesis plugin is installed.
+
+    Select with ``init_method="qattn"``; combine with ``optimization_method="qattn"``.
+
+    Example:
+        >>> from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
+        >>> "qattn" in list_stage_plugins("init")
+        True
+    """
+
+    def pass_manager(self, pass_manager_config, optimization_level=None):
+        from .stage import qattn_init_stage
+
+        return qattn_init_stage(pass_manager_config, optimization_level)

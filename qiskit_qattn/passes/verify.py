@@ -17,11 +17,15 @@ from ..sim.compact import active_qubits
 
 def _compact(circuit: QuantumCircuit, keep: list[int]) -> QuantumCircuit:
     index = {q: i for i, q in enumerate(keep)}
-    out = QuantumCircuit(len(keep), global_phase=circuit.global_phase)
+    out = QuantumCircuit(len(keep), circuit.num_clbits, global_phase=circuit.global_phase)
     for inst in circuit.data:
         if inst.operation.name in ("barrier", "delay"):
             continue
-        out.append(inst.operation, [index[circuit.find_bit(q).index] for q in inst.qubits])
+        out.append(
+            inst.operation,
+            [index[circuit.find_bit(q).index] for q in inst.qubits],
+            [circuit.find_bit(c).index for c in inst.clbits],
+        )
     return out
 
 

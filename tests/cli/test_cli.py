@@ -167,3 +167,24 @@ def test_transpile_with_qattn_optimization_plugin(tmp_path):
     where = isa.layout.final_index_layout()[: logical.num_qubits]
     np.testing.assert_allclose(Statevector(isa).probabilities(where),
                                Statevector(logical).probabilities(), atol=1e-6)
+
+
+def test_transpile_with_both_qattn_stages(tmp_path):
+    from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
+
+    if "qattn" not in list_stage_plugins("init"):
+        pytest.skip("the qattn init plugin is not registered in this install")
+    out = qattn("transpile", "--random", "--keys", "8", "--queries", "1", "--backend",
+                "fake_manila", "--init-method", "qattn", "--optimization-method", "qattn",
+                "-o", tmp_path / "q.qpy", "--json")
+    report = json.loads(out.stdout)
+    assert report["init_method"] == "qattn"
+    from qiskit_qattn.circuits import attention_circuits
+
+    rng = np.random.default_rng(7)
+    q, k, v = rng.normal(size=(1, 16)), rng.normal(size=(8, 16)), rng.normal(size=(8, 2))
+    (logical,) = attention_circuits(q, k, v, method="qaoa", reps=2)
+    (isa,) = load_circuits(tmp_path / "q.qpy")
+    where = isa.layout.final_index_layout()[: logical.num_qubits]
+    np.testing.assert_allclose(Statevector(isa).probabilities(where),
+                               Statevector(logical).probabilities(), atol=1e-6)
