@@ -26,7 +26,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ControlFlowOp
 from qiskit.converters import dag_to_circuit
 from qiskit.dagcircuit import DAGCircuit
-from qiskit.transpiler import Layout, Target, generate_preset_pass_manager
+from qiskit.transpiler import Layout, Target, TranspileLayout, generate_preset_pass_manager
 from qiskit.transpiler.basepasses import TransformationPass
 
 from .deroute import deroute
@@ -148,9 +148,12 @@ class LogicalRecompile(TransformationPass):
     # ---------------------------------------------------------------------- run
     def run(self, dag: DAGCircuit) -> DAGCircuit:
         source = self.property_set[ROUTED_DAG_KEY]
-        layout, final = self.property_set["layout"], self.property_set["final_layout"]
+        layout = final = None
         if source is None or len(source.qubits) != len(dag.qubits):
             source = dag
+            if self.property_set["layout"] is not None:
+                normalised = TranspileLayout.from_property_set(dag, self.property_set)
+                layout, final = normalised.initial_layout, normalised.final_layout
         else:
             layout = self.property_set[ROUTED_LAYOUT_KEY]
             final = self.property_set[ROUTED_FINAL_LAYOUT_KEY]
@@ -279,5 +282,7 @@ class LogicalRecompile(TransformationPass):
         out = self._copy_into(dag, compiled)
         self.property_set["layout"] = Layout(new_layout)
         self.property_set["final_layout"] = Layout({out.qubits[s]: e for s, e in perm.items()})
+        # Any permutation elided before layout is part of the final layout written above.
+        self.property_set["virtual_permutation_layout"] = None
         self._add_error(error_bound)
         return out

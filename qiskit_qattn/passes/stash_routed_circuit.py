@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qiskit.dagcircuit import DAGCircuit
+from qiskit.transpiler import TranspileLayout
 from qiskit.transpiler.basepasses import AnalysisPass
 
 #: Property-set key under which the routed, translated, not yet optimised circuit is kept.
@@ -32,6 +33,10 @@ class StashRoutedCircuit(AnalysisPass):
     def run(self, dag: DAGCircuit) -> None:
         self.property_set[ROUTED_DAG_KEY] = dag.copy_empty_like()
         self.property_set[ROUTED_DAG_KEY].compose(dag, inplace=True)
-        for key, name in ((ROUTED_LAYOUT_KEY, "layout"), (ROUTED_FINAL_LAYOUT_KEY, "final_layout")):
-            value = self.property_set[name]
-            self.property_set[key] = None if value is None else value.copy()
+        # Normalise: a permutation elided before layout (``virtual_permutation_layout``) is only
+        # folded into ``final_layout`` later, so read the layouts the way Qiskit will.
+        layout = None
+        if self.property_set["layout"] is not None:
+            layout = TranspileLayout.from_property_set(dag, self.property_set)
+        self.property_set[ROUTED_LAYOUT_KEY] = None if layout is None else layout.initial_layout
+        self.property_set[ROUTED_FINAL_LAYOUT_KEY] = None if layout is None else layout.final_layout

@@ -250,3 +250,38 @@ def test_user_initial_layout_is_respected(torino, rng):
                     optimization_method="qattn")
     assert out.layout.initial_index_layout(filter_ancillas=True) == layout
     _close(*layout_aware_operators(qc, out))
+
+
+@pytest.mark.parametrize("device", ["torino", "sherbrooke"])
+def test_init_plugin_is_exact_on_attention_and_random_circuits(request, rng, device):
+    from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
+
+    assert "qattn" in list_stage_plugins("init")
+    backend = request.getfixturevalue(device)
+    circuits = [
+        qaoa_attention(rng.normal(size=16), reps=2, phase_separator="walsh"),
+        qaoa_attention(rng.normal(size=8), reps=1, phase_separator="diagonal"),
+        random_circuit(4, 6, max_operands=2, seed=5),
+    ]
+    for qc in circuits:
+        out = transpile(qc, backend, optimization_level=3, seed_transpiler=1,
+                        init_method="qattn", optimization_method="qattn")
+        _close(*layout_aware_operators(qc, out))
+
+
+def test_init_plugin_prepares_the_softmax_state(torino, rng):
+    qc = softmax_state(rng.normal(size=32))
+    out = transpile(qc, torino, optimization_level=3, seed_transpiler=0, init_method="qattn")
+    assert state_fidelity_on_device(qc, out) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("level", [1, 3])
+def test_permutations_elided_before_layout_stay_accounted_for(level):
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    qc = random_circuit(5, 9, max_operands=2, seed=8)
+    qc.swap(0, 4)
+    qc.swap(1, 2)
+    out = transpile(qc, FakeManilaV2(), optimization_level=level, seed_transpiler=8,
+                    optimization_method="qattn")
+    _close(*layout_aware_operators(qc, out))
