@@ -14,6 +14,9 @@ from typing import Any
 _LAZY = {
     "CnotPhaseResynthesis": ".cnot_phase_resynthesis",
     "LogicalRecompile": ".logical_recompile",
+    "NoiseAwareLayout": ".noise_aware_layout",
+    "estimated_success_probability": ".noise_aware_layout",
+    "noise_aware_layout_pass_manager": ".noise_aware_layout",
     "PhaseBlockRecovery": ".phase_block_recovery",
     "StashRoutedCircuit": ".stash_routed_circuit",
     "deroute": ".deroute",

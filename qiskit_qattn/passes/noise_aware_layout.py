@@ -25,11 +25,10 @@ from qiskit.dagcircuit import DAGCircuit
 from qiskit.transpiler import CouplingMap, Layout, PassManager, Target
 from qiskit.transpiler.basepasses import AnalysisPass
 from qiskit.transpiler.exceptions import TranspilerError
-from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePlugin
 
 _IGNORED = ("barrier", "delay")
 _TWO_QUBIT_GATES = ("cz", "ecr", "cx", "rzz", "iswap")
-#: Error above which a coupler or readout is treated as broken.
+#: Two-qubit gate error from which a coupler is treated as broken (left out of the regions).
 _BROKEN = 0.5
 
 
@@ -143,23 +142,17 @@ def _device_costs(
     return ro_cost, sx_cost, edges
 
 
-def _circuit_usage(dag: DAGCircuit) -> tuple[int, int, dict[tuple[int, int], int]]:
-    """``(one-qubit count, two-qubit count, interaction counts per virtual pair)``."""
+def _circuit_usage(dag: DAGCircuit) -> tuple[int, int]:
+    """``(one-qubit gate count, two-qubit gate count)``; a k-qubit gate counts as k two-qubit."""
     one = two = 0
-    pairs: dict[tuple[int, int], int] = {}
     for node in dag.op_nodes():
         if node.op.name in _IGNORED or node.op.name == "measure":
             continue
-        qubits = [dag.find_bit(q).index for q in node.qargs]
-        if len(qubits) == 1:
+        if len(node.qargs) == 1:
             one += 1
-        elif len(qubits) == 2:
-            two += 1
-            key = (min(qubits), max(qubits))
-            pairs[key] = pairs.get(key, 0) + 1
         else:
-            two += len(qubits)
-    return one, two, pairs
+            two += 1 if len(node.qargs) == 2 else len(node.qargs)
+    return one, two
 
 
 def _grow_regions(
@@ -285,8 +278,15 @@ class NoiseAwareLayout(AnalysisPass):
 
     # -- candidates ------------------------------------------------------------------------
     def _regions(self, dag: DAGCircuit) -> list[frozenset[int]]:
+        """The ``candidates`` cheapest connected regions of ``dag``'s width.
+
+        Weights: every coupler of the region's spanning tree is expected to carry
+        ``two-qubit gates / (n - 1)`` gates and every qubit ``2 * gates / n`` ``sx`` pulses and
+        one readout; which virtual pair sits on which coupler is left to ``SabreLayout`` inside
+        the region and to the ESP of the compiled candidates.
+        """
         n = dag.num_qubits()
-        one, two, _ = _circuit_usage(dag)
+        one, two = _circuit_usage(dag)
         durations = [
             p.duration
             for name in _TWO_QUBIT_GATES
@@ -506,17 +506,3 @@ def noise_aware_layout_pass_manager(
     embed = [FullAncillaAllocation(target), EnlargeWithAncilla(), ApplyLayout()]
     layout.append(ConditionalController(embed, condition=_region_chosen))
     return layout
-
-
-class QAttnLayoutPlugin(PassManagerStagePlugin):
-    """Layout stage ``qattn``: :func:`noise_aware_layout_pass_manager` for the level.
-
-    Example:
-        >>> from qiskit.transpiler import PassManagerConfig
-        >>> stage = QAttnLayoutPlugin().pass_manager(PassManagerConfig(), 1)
-        >>> stage is not None
-        True
-    """
-
-    def pass_manager(self, pass_manager_config, optimization_level=None):  # noqa: D102
-        return noise_aware_layout_pass_manager(pass_manager_config, optimization_level)

@@ -52,3 +52,22 @@ class QAttnInitPlugin(PassManagerStagePlugin):
         from .stage import qattn_init_stage
 
         return qattn_init_stage(pass_manager_config, optimization_level)
+
+
+class QAttnLayoutPlugin(PassManagerStagePlugin):
+    """Layout stage: noise-aware placement on the best-calibrated connected regions.
+
+    Candidate regions (and Qiskit's own layout) are compiled with the rest of the pipeline and
+    scored by estimated success probability; see :class:`.NoiseAwareLayout`. Select with
+    ``layout_method="qattn"``.
+
+    Example:
+        >>> from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
+        >>> "qattn" in list_stage_plugins("layout")
+        True
+    """
+
+    def pass_manager(self, pass_manager_config, optimization_level=None):
+        from .noise_aware_layout import noise_aware_layout_pass_manager
+
+        return noise_aware_layout_pass_manager(pass_manager_config, optimization_level)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import rustworkx as rx
@@ -22,11 +25,13 @@ from qiskit.transpiler import (
 from qiskit_qattn.circuits import qaoa_attention, softmax_state
 from qiskit_qattn.passes.noise_aware_layout import (
     NoiseAwareLayout,
-    QAttnLayoutPlugin,
     estimated_success_probability,
     noise_aware_layout_pass_manager,
 )
+from qiskit_qattn.passes.plugin import QAttnLayoutPlugin
 from qiskit_qattn.passes.verify import equivalent_on_device
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "noise_aware_layout.py"
 
 
 def _line_target(n: int, good: set[int]) -> Target:
@@ -191,3 +196,18 @@ def test_plugin_without_target_falls_back_to_qiskit(rng):
     out = pm.run(qc)
     assert equivalent_on_device(qc, out)
     assert out == ref
+
+
+def test_benchmark_core_runs_on_a_tiny_case(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_noise_aware_layout", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "FAMILIES", {"softmax_state": softmax_state})
+    rows = bench.run(seeds=1, candidates=1, sizes=(3,))
+    assert {r["variant"] for r in rows} == {"O3", "O3+qattn", "layout=qattn"}
+    base = {r["device"]: r["esp_median"] for r in rows if r["variant"] == "O3"}
+    for r in rows:
+        assert r["esp_median"] >= base[r["device"]] * (1 - 1e-9)
+    assert "| device |" in bench.markdown(rows)
+    assert "layout=qattn" in bench.summary(rows)
