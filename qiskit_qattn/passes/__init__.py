@@ -15,6 +15,8 @@ _LAZY = {
     "CnotPhaseResynthesis": ".cnot_phase_resynthesis",
     "LogicalRecompile": ".logical_recompile",
     "NoiseAwareLayout": ".noise_aware_layout",
+    "PathStatePreparationSynthesis": ".state_preparation_synthesis",
+    "path_state_preparation": ".state_preparation_synthesis",
     "estimated_success_probability": ".noise_aware_layout",
     "noise_aware_layout_pass_manager": ".noise_aware_layout",
     "PhaseBlockRecovery": ".phase_block_recovery",

@@ -62,11 +62,16 @@ def compile_qattn(
     seed_transpiler: int | None = 0,
     measure: bool = False,
     approximation_degree: float | None = None,
+    init_method: str | None = "qattn",
     **pass_manager_options: Any,
 ) -> list[QuantumCircuit]:
-    """:func:`compile_circuits` with the ``qattn`` optimization stage (what the demo calls).
+    """:func:`compile_circuits` with the ``qattn`` stages (what the demo calls).
 
-    ``approximation_degree < 1`` lets the stage drop small phase terms; the bound on the
+    The ``qattn`` optimization stage always runs; ``init_method="qattn"`` (the default) also
+    recovers phase polynomials before layout and gives small ``StatePreparation`` gates the
+    path-native amplitude encoding (their action on ``|0...0>`` is kept, as for any
+    ``StatePreparation``); pass ``init_method=None`` for Qiskit's init stage.
+    ``approximation_degree < 1`` lets the stages drop small phase terms; the bound on the
     operator-norm error is in each output's ``metadata["qattn_error_bound"]``.
 
     Example:
@@ -86,6 +91,7 @@ def compile_qattn(
         backend=backend,
         seed_transpiler=seed_transpiler,
         optimization_method="qattn",
+        **({} if init_method is None else {"init_method": init_method}),
         **pass_manager_options,
     )
     out = []

@@ -136,6 +136,9 @@ def qattn_optimization_stage(
 
 #: Name of this package's HighLevelSynthesis plugin for ``StatePreparation``.
 STATE_PREPARATION_METHOD = "qattn"
+#: Widest ``StatePreparation`` the init stage gives to the path-native synthesis: beyond 4 qubits
+#: its CNOT walk costs more than Qiskit's routed Gray code (benchmarks/RESULTS.md).
+PATH_STATE_PREPARATION_DEFAULT_QUBITS = 4
 
 
 def _state_preparation_plugin_installed() -> bool:
@@ -152,10 +155,11 @@ def qattn_init_stage(
     """Pass manager of the ``qattn`` init stage for ``config``.
 
     Qiskit's init stage for the level, with two changes before layout: ``StatePreparation``
-    gates are synthesized by this package's path-native amplitude encoding (unless the user's
-    ``hls_config`` names a method for them), and the phase polynomials of the logical circuit
-    are resynthesized (:class:`.PhaseBlockRecovery`, exact), so layout and routing see the
-    cheaper circuit.
+    gates of up to :data:`PATH_STATE_PREPARATION_DEFAULT_QUBITS` qubits are synthesized by this
+    package's path-native amplitude encoding (unless the user's ``hls_config`` names a method
+    for them; wider ones keep Qiskit's synthesis), and the phase polynomials of the logical
+    circuit are resynthesized (:class:`.PhaseBlockRecovery`, exact), so layout and routing see
+    the cheaper circuit.
 
     Example:
         >>> from qiskit.transpiler import PassManagerConfig
@@ -174,7 +178,10 @@ def qattn_init_stage(
         user is None or "state_preparation" not in user.methods
     ):
         methods = dict(user.methods) if user is not None else {}
-        methods["state_preparation"] = [STATE_PREPARATION_METHOD, "default"]
+        methods["state_preparation"] = [
+            # When the plugin declines (wider or complex preparations) HLS uses the definition.
+            (STATE_PREPARATION_METHOD, {"max_qubits": PATH_STATE_PREPARATION_DEFAULT_QUBITS}),
+        ]
         local.hls_config = HLSConfig(**methods)
     default = _stage_manager().get_passmanager_stage(
         "init", "default", local, optimization_level=level

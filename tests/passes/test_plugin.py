@@ -83,10 +83,15 @@ def test_measured_circuit_keeps_its_counts(torino, rng):
 
 
 def test_compile_qattn_helper(torino, rng):
+    from qiskit_qattn.passes.verify import state_fidelity_on_device
+
     qc = softmax_state(rng.normal(size=8))
     (out,) = compile_qattn(qc, torino)
     assert _in_isa(out, torino.target)
-    assert equivalent_on_device(qc, out)
+    # The init stage's path-native amplitude encoding keeps the prepared state.
+    assert state_fidelity_on_device(qc, out) > 1 - 1e-9
+    (plain,) = compile_qattn(qc, torino, init_method=None)
+    assert equivalent_on_device(qc, plain)
 
 
 def test_approximate_resynthesis_respects_its_bound(torino, rng):
