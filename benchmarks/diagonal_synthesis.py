@@ -47,8 +47,10 @@ def _best(qc: QuantumCircuit, backend) -> tuple[int, int, float]:
 
 def main(max_n: int = 8) -> None:
     rng = np.random.default_rng(7)
-    print("| backend | n | a2a qiskit cx | a2a ours cx | qiskit 2q / depth | ours 2q / depth "
-          "| qiskit s | ours s |")
+    print(
+        "| backend | n | a2a qiskit cx | a2a ours cx | qiskit 2q / depth | ours 2q / depth "
+        "| qiskit s | ours s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for backend in (FakeTorino(), FakeSherbrooke()):
         for n in range(3, max_n + 1):
@@ -59,8 +61,11 @@ def main(max_n: int = 8) -> None:
             a2a = ours.count_ops().get("cx", 0)
             q = _best(ref, backend)
             o = _best(ours, backend)
-            print(f"| {backend.name} | {n} | {a2a_ref.count_ops().get('cx', 0)} | {a2a} "
-                  f"| {q[0]} / {q[1]} | {o[0]} / {o[1]} | {q[2]:.2f} | {o[2]:.2f} |", flush=True)
+            print(
+                f"| {backend.name} | {n} | {a2a_ref.count_ops().get('cx', 0)} | {a2a} "
+                f"| {q[0]} / {q[1]} | {o[0]} / {o[1]} | {q[2]:.2f} | {o[2]:.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ as merged two-qubit blocks, or as ``DiagonalGate`` instances. Rewritten in CNOT-
 (:func:`~.cnot_phase_form.to_cnot_phase_form`), each maximal ``cx/cz/p/x`` region is one
 function ``|x> -> e^{i f(x)} |A x + b>``; it is emitted again by the cheapest of
 
-* a Gray-code ``DiagonalGate`` (``2^k - 2`` CNOTs on ``k`` wires, whatever the term count),
+* a Gray-code diagonal (:func:`.synthesize_diagonal`, ``2^k - 2`` CNOTs on ``k`` wires,
+  whatever the term count),
 * Qiskit's GraySynth (``synth_cnot_phase_aam``, cheap for sparse polynomials), and
 * the original gates,
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit.library import DiagonalGate, PermutationGate
+from qiskit.circuit.library import PermutationGate
 from qiskit.converters import circuit_to_dag, dag_to_circuit
 from qiskit.dagcircuit import DAGCircuit
 from qiskit.exceptions import QiskitError
@@ -34,6 +35,7 @@ from .cnot_phase_blocks import (
     node_op_tuple,
 )
 from .cnot_phase_form import to_cnot_phase_form
+from .diagonal_synthesis import synthesize_diagonal
 from .parity_network import wrap_angle
 
 #: Widest block turned into a dense ``DiagonalGate`` (``2**k`` phases).
@@ -83,11 +85,10 @@ def _graysynth(func: CnotPhaseFunction, terms: dict[int, float]) -> QuantumCircu
 
 
 def _diagonal(func: CnotPhaseFunction, terms: dict[int, float]) -> QuantumCircuit:
+    """Gray-code diagonal (:func:`.synthesize_diagonal`: ``2^k - 2`` CNOTs, routes well)."""
     k = func.num_wires
     shadow = CnotPhaseFunction(k, terms, func.linear, func.constants, 0.0)
-    qc = QuantumCircuit(k)
-    qc.append(DiagonalGate(list(np.exp(1j * shadow.diagonal_phases()))), range(k))
-    return qc
+    return synthesize_diagonal(shadow.diagonal_phases())
 
 
 def _linear_tail(func: CnotPhaseFunction) -> tuple[QuantumCircuit, int]:
@@ -155,16 +156,15 @@ def recover_phase_blocks_dag(
         options = [_graysynth(func, terms)]
         if len(qubits) <= MAX_DIAGONAL_WIRES:
             options.append(_diagonal(func, terms))
-        costs = [
-            (2 ** len(qubits) - 2 if opt.count_ops().get("diagonal") else opt.num_nonlocal_gates())
-            + tail_cost
-            for opt in options
-        ]
-        # Ties go to the DiagonalGate: its Gray code keeps one target per multiplexor, which
-        # routes far better on sparse devices than GraySynth's CNOT trees (90 vs 133 2q gates on
+        costs = [opt.num_nonlocal_gates() + tail_cost for opt in options]
+        # Ties go to the Gray-code diagonal: it keeps one target per multiplexor, which routes
+        # far better on sparse devices than GraySynth's CNOT trees (90 vs 133 2q gates on
         # FakeTorino for a dense 6-qubit phase separator at the same all-to-all count).
         best = min(range(len(options)), key=lambda i: (costs[i], -i))
-        if costs[best] >= before and used == 0.0:
+        # An equal-cost Gray-code diagonal still replaces the block: it routes better than other
+        # syntheses of the same diagonal (e.g. 387 vs 437 two-qubit gates at 8 qubits).
+        gray_tie = best == len(options) - 1 and len(options) > 1 and costs[best] == before
+        if (costs[best] > before or (costs[best] == before and not gray_tie)) and used == 0.0:
             report.cx_after += before
             continue
         replacement = options[best].compose(tail)
