@@ -135,12 +135,38 @@ def _drop_terms(terms: dict[int, float], budget: float) -> tuple[dict[int, float
     return keep, used
 
 
+#: Basis of the frame-free form: CNOT-phase gates plus the one-qubit gates that bound regions.
+_CX_FORM_BASIS = ["cx", "rz", "p", "x", "sx", "h", "rx", "ry", "u"]
+
+
+def _cx_form(dag: DAGCircuit) -> DAGCircuit:
+    """``dag`` unrolled to :data:`_CX_FORM_BASIS` (CNOTs stay CNOTs, rotations stay rotations)."""
+    from qiskit.circuit.equivalence_library import SessionEquivalenceLibrary
+    from qiskit.transpiler.passes import BasisTranslator, HighLevelSynthesis
+
+    basis = _CX_FORM_BASIS + ["measure", "barrier", "reset", "delay"]
+    dag = HighLevelSynthesis(basis_gates=basis).run(dag)
+    return BasisTranslator(SessionEquivalenceLibrary, basis).run(dag)
+
+
 def recover_phase_blocks_dag(
-    dag: DAGCircuit, *, error_budget: float = 0.0, report: RecoveryReport | None = None
+    dag: DAGCircuit,
+    *,
+    error_budget: float = 0.0,
+    report: RecoveryReport | None = None,
+    frames: bool = True,
+    replace_ties: bool = True,
 ) -> DAGCircuit:
-    """DAG version of :func:`recover_phase_blocks` (same qubits, clbits and operator)."""
+    """DAG version of :func:`recover_phase_blocks` (same qubits, clbits and operator).
+
+    ``frames=True`` finds the regions through :func:`.to_cnot_phase_form` (needed for routed,
+    CZ/ECR-translated circuits); ``frames=False`` unrolls to CNOTs and rotations and takes the
+    ``cx``/phase regions as they are (logical circuits: a mixer layer of ``RX`` then always
+    separates two phase separators). ``replace_ties`` lets a Gray-code diagonal replace a block
+    of the same all-to-all CNOT count (it usually routes better).
+    """
     report = report if report is not None else RecoveryReport()
-    form = to_cnot_phase_form(dag)
+    form = to_cnot_phase_form(dag) if frames else _cx_form(dag)
     qindex = {q: i for i, q in enumerate(form.qubits)}
     budget = float(error_budget)
     changed = False
@@ -163,7 +189,10 @@ def recover_phase_blocks_dag(
         best = min(range(len(options)), key=lambda i: (costs[i], -i))
         # An equal-cost Gray-code diagonal still replaces the block: it routes better than other
         # syntheses of the same diagonal (e.g. 387 vs 437 two-qubit gates at 8 qubits).
-        gray_tie = best == len(options) - 1 and len(options) > 1 and costs[best] == before
+        gray_tie = (
+            replace_ties and best == len(options) - 1 and len(options) > 1
+            and costs[best] == before
+        )
         if (costs[best] > before or (costs[best] == before and not gray_tie)) and used == 0.0:
             report.cx_after += before
             continue
@@ -186,13 +215,14 @@ def recover_phase_blocks_dag(
 
 
 def recover_phase_blocks(
-    circuit: QuantumCircuit, *, error_budget: float = 0.0
+    circuit: QuantumCircuit, *, error_budget: float = 0.0, frames: bool = True
 ) -> tuple[QuantumCircuit, RecoveryReport]:
     """Resynthesize every CNOT-phase region of ``circuit`` when that saves CNOTs.
 
     Args:
         circuit: a circuit of one- and two-qubit gates (other operations bound the regions).
         error_budget: total absolute phase angle that may be dropped (operator-norm error bound).
+        frames: find regions through CZ frames (routed circuits) or in CNOT form (logical ones).
 
     Returns:
         The rewritten circuit and a :class:`RecoveryReport`.
@@ -212,7 +242,7 @@ def recover_phase_blocks(
         raise ValueError(f"error_budget must be a finite number >= 0; got {error_budget!r}")
     report = RecoveryReport()
     out = recover_phase_blocks_dag(
-        circuit_to_dag(circuit), error_budget=error_budget, report=report
+        circuit_to_dag(circuit), error_budget=error_budget, report=report, frames=frames
     )
     return dag_to_circuit(out), report
 
@@ -229,17 +259,24 @@ class PhaseBlockRecovery(TransformationPass):
         2
     """
 
-    def __init__(self, error_budget: float = 0.0) -> None:
+    def __init__(
+        self, error_budget: float = 0.0, *, frames: bool = True, replace_ties: bool = True
+    ) -> None:
         super().__init__()
         if error_budget < 0 or not np.isfinite(error_budget):
             raise ValueError(f"error_budget must be a finite number >= 0; got {error_budget!r}")
         self.error_budget = float(error_budget)
+        self.frames = bool(frames)
+        self.replace_ties = bool(replace_ties)
 
     def run(self, dag: DAGCircuit) -> DAGCircuit:
         if any(node.op.is_parameterized() for node in dag.op_nodes() if hasattr(node.op, "params")):
             return dag
         report = RecoveryReport()
-        out = recover_phase_blocks_dag(dag, error_budget=self.error_budget, report=report)
+        out = recover_phase_blocks_dag(
+            dag, error_budget=self.error_budget, report=report, frames=self.frames,
+            replace_ties=self.replace_ties,
+        )
         if report.error_bound:
             bound = self.property_set["qattn_error_bound"] or 0.0
             self.property_set["qattn_error_bound"] = float(bound + report.error_bound)

@@ -164,10 +164,11 @@ def qattn_init_stage(
     Example:
         >>> from qiskit.transpiler import PassManagerConfig
         >>> stage = qattn_init_stage(PassManagerConfig(basis_gates=["cx", "rz", "sx"]))
-        >>> type(stage.to_flow_controller().tasks[-1]).__name__
-        'PhaseBlockRecovery'
+        >>> "PhaseBlockRecovery" in [type(t).__name__ for t in stage.to_flow_controller().tasks]
+        True
     """
     from qiskit.transpiler.passes.synthesis.high_level_synthesis import HLSConfig
+    from qiskit.transpiler.preset_passmanagers.common import generate_unroll_3q
 
     from .phase_block_recovery import PhaseBlockRecovery
 
@@ -186,8 +187,23 @@ def qattn_init_stage(
     default = _stage_manager().get_passmanager_stage(
         "init", "default", local, optimization_level=level
     )
-    pm = PassManager()
+    # Recover the phase polynomials right after unrolling, before Qiskit's init optimisations:
+    # commutative cancellation moves CNOTs across the RX mixers (an RX on a CNOT target
+    # commutes with it), which merges consecutive phase separators into one region that no
+    # longer has a CNOT-phase form.
+    pm = generate_unroll_3q(
+        local.target,
+        local.basis_gates,
+        1.0,
+        local.unitary_synthesis_method,
+        local.unitary_synthesis_plugin_config,
+        local.hls_config,
+        getattr(local, "qubits_initially_zero", True),
+    )
+    # Only strict all-to-all savings here: an equal-cost rewrite before layout can route worse,
+    # and nothing after this stage would undo it (the optimization stage compares against O3 of
+    # the rewritten circuit).
+    pm.append(PhaseBlockRecovery(frames=False, replace_ties=False))
     if default is not None:
         pm += default
-    pm.append(PhaseBlockRecovery())
     return pm
