@@ -173,6 +173,8 @@ class LogicalRecompile(TransformationPass):
                          [clbits[c] for c in node.cargs])
         derouted = deroute(small)
         logical, report = recover_phase_blocks(derouted.circuit, error_budget=self.error_budget)
+        if derouted.swaps_absorbed == 0 and report.rewritten == 0:
+            return dag  # nothing was routed or resynthesized: compiling again repeats O3
         compiled = self._compile(logical, active if self.keep_layout else None)
         if compiled.layout is None or _score(compiled) >= _score(dag):
             return dag

@@ -285,3 +285,23 @@ def test_permutations_elided_before_layout_stay_accounted_for(level):
     out = transpile(qc, FakeManilaV2(), optimization_level=level, seed_transpiler=8,
                     optimization_method="qattn")
     _close(*layout_aware_operators(qc, out))
+
+
+def test_frame_free_recovery_separates_phase_separators(rng):
+    qc = qaoa_attention(rng.normal(size=32), reps=2, phase_separator="diagonal")
+    out, report = recover_phase_blocks(qc, frames=False)
+    assert report.blocks == 2 and report.rewritten == 2
+    _close(Operator(qc), Operator(out), tol=1e-10)
+
+
+def test_recovery_keeps_equal_cost_blocks_when_ties_are_not_wanted(rng):
+    from qiskit.converters import circuit_to_dag, dag_to_circuit
+
+    from qiskit_qattn.passes.phase_block_recovery import recover_phase_blocks_dag
+
+    qc = qaoa_attention(rng.normal(size=16), reps=1, phase_separator="diagonal")
+    dag = circuit_to_dag(qc)
+    same = recover_phase_blocks_dag(dag, frames=False, replace_ties=False)
+    assert same is dag  # a dense diagonal already costs 2^k - 2: nothing to gain all-to-all
+    rewritten = dag_to_circuit(recover_phase_blocks_dag(dag, frames=False))
+    _close(Operator(qc), Operator(rewritten), tol=1e-10)
