@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.circuit import Gate
 from qiskit.circuit.library import CXGate, UnitaryGate
 from qiskit.converters import circuit_to_dag, dag_to_circuit
 from qiskit.dagcircuit import DAGOpNode
@@ -171,14 +172,12 @@ def deroute(circuit: QuantumCircuit) -> DeroutedCircuit:
         two_qubit = [node for node in run if len(node.qargs) == 2]
         if len(pair) != 2 or (len(two_qubit) < 2 and two_qubit[0].op.name not in _WIDE_GATES):
             continue
-        matrix = _block_matrix(run, pair)
-        if matrix is None:
-            continue
         label = f"{_LABEL}{len(blocks)}"
         blocks.append((run, pair))
+        # A bare placeholder: the run's matrix is only built if no SWAP stretch is found in it.
         dag.replace_block_with_op(
-            run, UnitaryGate(matrix, label=label, check_input=False),
-            {q: i for i, q in enumerate(pair)}, cycle_check=False,
+            run, Gate(label, 2, [], label=label), {q: i for i, q in enumerate(pair)},
+            cycle_check=False,
         )
     out = QuantumCircuit(*circuit.qregs, *circuit.cregs, global_phase=circuit.global_phase)
     if not out.qubits:  # circuits built from bare bits
@@ -199,17 +198,17 @@ def deroute(circuit: QuantumCircuit) -> DeroutedCircuit:
         if triples:
             absorbed += _emit_with_triples(out, run, pair, triples, index, data)
             continue
-        matrix = node.op.to_matrix()
-        swapped = _SWAP @ matrix
+        matrix = _block_matrix(run, pair)
         a, b = data[wires[0]], data[wires[1]]
-        if _cost(swapped) < _cost(matrix):
+        swapped = None if matrix is None else _SWAP @ matrix
+        if swapped is not None and _cost(swapped) < _cost(matrix):
             out.compose(_CX_DECOMPOSER(swapped), [a, b], inplace=True)
             data[wires[0]], data[wires[1]] = b, a
             absorbed += 1
         else:
             for inner in run:
                 out.append(inner.op, [out.qubits[data[index[q]]] for q in inner.qargs])
-    return DeroutedCircuit(_collapse_cheap_runs(out), data, absorbed)
+    return DeroutedCircuit(_collapse_cheap_runs(out) if absorbed else out, data, absorbed)
 
 
 def _collapse_cheap_runs(circuit: QuantumCircuit) -> QuantumCircuit:

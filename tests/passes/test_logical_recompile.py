@@ -20,7 +20,7 @@ from qiskit_qattn.passes.verify import layout_aware_operators, state_fidelity_on
 A2A = ["cx", "rz", "sx", "x"]
 
 
-def _close(expected: Operator, actual: Operator, tol: float = 1e-9) -> None:
+def _assert_equivalent(expected: Operator, actual: Operator, tol: float = 1e-9) -> None:
     # Qiskit's own O3 is exact only to ~1e-10 in process fidelity on long circuits.
     assert process_fidelity(actual, expected) == pytest.approx(1.0, abs=tol)
 
@@ -139,7 +139,7 @@ def test_recompiled_walsh_qaoa_is_exact_and_smaller(request, rng, device, m):
     qc = qaoa_attention(rng.normal(size=2**m), reps=1, phase_separator="walsh")
     o3 = generate_preset_pass_manager(3, backend=backend, seed_transpiler=0).run(qc)
     out = _pm_with(backend).run(qc)
-    _close(*layout_aware_operators(qc, out))
+    _assert_equivalent(*layout_aware_operators(qc, out))
     assert out.num_nonlocal_gates() < o3.num_nonlocal_gates()
 
 
@@ -172,7 +172,7 @@ def test_recompile_never_exceeds_o3_on_amplitude_encoding(sherbrooke, rng):
     o3 = generate_preset_pass_manager(3, backend=sherbrooke, seed_transpiler=0).run(qc)
     out = _pm_with(sherbrooke).run(qc)
     assert out.num_nonlocal_gates() <= o3.num_nonlocal_gates()
-    _close(*layout_aware_operators(qc, out))
+    _assert_equivalent(*layout_aware_operators(qc, out))
 
 
 def test_stash_keeps_an_independent_copy():
@@ -204,7 +204,7 @@ def test_plugin_on_random_measured_circuits_keeps_distributions(torino, seed):
     np.testing.assert_allclose(probs, Statevector(qc).probabilities(), atol=1e-8)
     unmeasured = transpile(qc, torino, optimization_level=3, seed_transpiler=seed,
                            optimization_method="qattn")
-    _close(*layout_aware_operators(qc, unmeasured))
+    _assert_equivalent(*layout_aware_operators(qc, unmeasured))
 
 
 def test_stage_budget_is_certified_by_measured_fidelity(torino, rng):
@@ -240,7 +240,7 @@ def test_no_coupling_target_gets_the_recovered_phase_separator(rng):
     o3 = transpile(qc, target=target, optimization_level=3)
     out = transpile(qc, target=target, optimization_level=3, optimization_method="qattn")
     assert out.num_nonlocal_gates() < o3.num_nonlocal_gates()
-    _close(Operator(qc), Operator(out))
+    _assert_equivalent(Operator(qc), Operator(out))
 
 
 def test_user_initial_layout_is_respected(torino, rng):
@@ -249,7 +249,7 @@ def test_user_initial_layout_is_respected(torino, rng):
     out = transpile(qc, torino, optimization_level=3, seed_transpiler=0, initial_layout=layout,
                     optimization_method="qattn")
     assert out.layout.initial_index_layout(filter_ancillas=True) == layout
-    _close(*layout_aware_operators(qc, out))
+    _assert_equivalent(*layout_aware_operators(qc, out))
 
 
 @pytest.mark.parametrize("device", ["torino", "sherbrooke"])
@@ -266,7 +266,7 @@ def test_init_plugin_is_exact_on_attention_and_random_circuits(request, rng, dev
     for qc in circuits:
         out = transpile(qc, backend, optimization_level=3, seed_transpiler=1,
                         init_method="qattn", optimization_method="qattn")
-        _close(*layout_aware_operators(qc, out))
+        _assert_equivalent(*layout_aware_operators(qc, out))
 
 
 def test_init_plugin_prepares_the_softmax_state(torino, rng):
@@ -284,14 +284,14 @@ def test_permutations_elided_before_layout_stay_accounted_for(level):
     qc.swap(1, 2)
     out = transpile(qc, FakeManilaV2(), optimization_level=level, seed_transpiler=8,
                     optimization_method="qattn")
-    _close(*layout_aware_operators(qc, out))
+    _assert_equivalent(*layout_aware_operators(qc, out))
 
 
 def test_frame_free_recovery_separates_phase_separators(rng):
     qc = qaoa_attention(rng.normal(size=32), reps=2, phase_separator="diagonal")
     out, report = recover_phase_blocks(qc, frames=False)
     assert report.blocks == 2 and report.rewritten == 2
-    _close(Operator(qc), Operator(out), tol=1e-10)
+    _assert_equivalent(Operator(qc), Operator(out), tol=1e-10)
 
 
 def test_recovery_keeps_equal_cost_blocks_when_ties_are_not_wanted(rng):
@@ -304,4 +304,4 @@ def test_recovery_keeps_equal_cost_blocks_when_ties_are_not_wanted(rng):
     same = recover_phase_blocks_dag(dag, frames=False, replace_ties=False)
     assert same is dag  # a dense diagonal already costs 2^k - 2: nothing to gain all-to-all
     rewritten = dag_to_circuit(recover_phase_blocks_dag(dag, frames=False))
-    _close(Operator(qc), Operator(rewritten), tol=1e-10)
+    _assert_equivalent(Operator(qc), Operator(rewritten), tol=1e-10)
