@@ -46,7 +46,7 @@ from .cnot_phase_blocks import (
 )
 from .cnot_phase_form import to_cnot_phase_form
 from .graph import WireGraph
-from .parity_network import synthesize_cnot_phase, wrap_angle
+from .parity_network import drop_small_terms, synthesize_cnot_phase
 
 #: Blocks with fewer two-qubit gates skip the (slower) routed all-to-all candidate.
 ROUTED_CANDIDATE_MIN_2Q = 6
@@ -144,24 +144,6 @@ def _local_graph(phys: Sequence[int], adj: list[set[int]] | None) -> WireGraph:
     index = {p: i for i, p in enumerate(phys)}
     edges = [(index[u], index[v]) for u in phys for v in adj[u] if v in index and u < v]
     return WireGraph(len(phys), edges)
-
-
-def _drop_small_terms(
-    terms: dict[int, float], budget: float
-) -> tuple[dict[int, float], float]:
-    """Drop the smallest terms while the sum of their |angles| stays within ``budget``."""
-    if budget <= 0 or not terms:
-        return terms, 0.0
-    items = sorted(terms.items(), key=lambda kv: abs(wrap_angle(kv[1])))
-    used = 0.0
-    keep = dict(terms)
-    for mask, angle in items:
-        a = abs(wrap_angle(angle))
-        if used + a > budget:
-            break
-        used += a
-        del keep[mask]
-    return keep, used
 
 
 class CnotPhaseResynthesis(TransformationPass):
@@ -272,7 +254,7 @@ class CnotPhaseResynthesis(TransformationPass):
             _, func, ops, two_q = functions[node.op.index]
             orig = [qindex[q] for q in node.qargs]
             if budget_left > 0:
-                kept, used = _drop_small_terms(func.terms, budget_left)
+                kept, used = drop_small_terms(func.terms, budget_left)
                 if used > 0:
                     func = CnotPhaseFunction(
                         func.num_wires, kept, func.linear, func.constants, func.global_phase

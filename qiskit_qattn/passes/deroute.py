@@ -21,6 +21,8 @@ from qiskit.converters import circuit_to_dag, dag_to_circuit
 from qiskit.dagcircuit import DAGOpNode
 from qiskit.synthesis import TwoQubitBasisDecomposer
 
+from ._inline import inline_labelled
+
 _SWAP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=complex)
 _CX_DECOMPOSER = TwoQubitBasisDecomposer(CXGate())
 _LABEL = "qattn_deroute_block_"
@@ -144,10 +146,12 @@ def _swap_triples(run: list[DAGOpNode], pair: tuple) -> list[tuple[int, int, tup
 def deroute(circuit: QuantumCircuit) -> DeroutedCircuit:
     """Absorb the SWAP-like two-qubit blocks of ``circuit`` into a wire relabelling.
 
-    Blocks are maximal runs of gates on one qubit pair. A block ``U`` is replaced by
-    ``V = SWAP·U`` (decomposed into ``cx`` and one-qubit gates) and the wires are relabelled
-    whenever ``V`` needs fewer two-qubit gates than ``U``. Other operations are copied with their
-    wires relabelled.
+    Blocks are maximal runs of gates on one qubit pair. Inside a run, each stretch of three
+    two-qubit gates that is a SWAP up to local gates becomes those local gates plus a wire
+    relabelling (the rest of the run is kept gate for gate). A run without such a stretch is
+    replaced as a whole by ``V = SWAP·U`` (decomposed into ``cx`` and one-qubit gates) when ``V``
+    needs fewer two-qubit gates than ``U``. Runs left equal to at most one CNOT are rewritten as
+    that CNOT. Other operations are copied with their wires relabelled.
 
     Args:
         circuit: any circuit (typically routed and translated); classical bits are kept.
@@ -236,10 +240,7 @@ def _collapse_cheap_runs(circuit: QuantumCircuit) -> QuantumCircuit:
         changed = True
     if not changed:
         return circuit
-    for node in dag.op_nodes():
-        if node.op.label == "qattn_collapsed":
-            dag.substitute_node_with_dag(node, circuit_to_dag(node.op.definition))
-    return dag_to_circuit(dag)
+    return dag_to_circuit(inline_labelled(dag, "qattn_collapsed"))
 
 
 def _emit_with_triples(out, run, pair, triples, index, data) -> int:

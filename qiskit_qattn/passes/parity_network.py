@@ -52,6 +52,30 @@ def wrap_angle(theta: float) -> float:
     return np.pi if t <= -np.pi + 1e-15 else t
 
 
+
+def drop_small_terms(
+    terms: Mapping[int, float], budget: float
+) -> tuple[dict[int, float], float]:
+    """Drop the smallest phase terms while the sum of their |angles| fits ``budget``.
+
+    The dropped total bounds the operator-norm change of the phase polynomial.
+
+    Example:
+        >>> kept, used = drop_small_terms({1: 0.01, 2: 0.5, 3: -0.02}, 0.05)
+        >>> kept, round(used, 12)
+        ({2: 0.5}, 0.03)
+    """
+    if budget <= 0 or not terms:
+        return dict(terms), 0.0
+    keep, used = dict(terms), 0.0
+    for mask, angle in sorted(terms.items(), key=lambda kv: abs(wrap_angle(kv[1]))):
+        size = abs(wrap_angle(angle))
+        if used + size > budget:
+            break
+        used += size
+        del keep[mask]
+    return keep, used
+
 def synthesize_cnot_phase(
     graph: WireGraph,
     terms: Mapping[int, float],

@@ -28,6 +28,7 @@ from qiskit.exceptions import QiskitError
 from qiskit.synthesis import synth_cnot_count_full_pmh, synth_cnot_phase_aam
 from qiskit.transpiler.basepasses import TransformationPass
 
+from ._inline import inline_labelled
 from .cnot_phase_blocks import (
     CnotPhaseFunction,
     block_function,
@@ -36,7 +37,7 @@ from .cnot_phase_blocks import (
 )
 from .cnot_phase_form import to_cnot_phase_form
 from .diagonal_synthesis import synthesize_diagonal
-from .parity_network import wrap_angle
+from .parity_network import drop_small_terms
 
 #: Widest block turned into a dense ``DiagonalGate`` (``2**k`` phases).
 MAX_DIAGONAL_WIRES = 12
@@ -121,20 +122,6 @@ def _linear_tail(func: CnotPhaseFunction) -> tuple[QuantumCircuit, int]:
     return qc, cost
 
 
-def _drop_terms(terms: dict[int, float], budget: float) -> tuple[dict[int, float], float]:
-    """Drop the smallest terms while the sum of their |angles| fits ``budget``."""
-    if budget <= 0:
-        return terms, 0.0
-    keep, used = dict(terms), 0.0
-    for mask, angle in sorted(terms.items(), key=lambda kv: abs(wrap_angle(kv[1]))):
-        size = abs(wrap_angle(angle))
-        if used + size > budget:
-            break
-        used += size
-        del keep[mask]
-    return keep, used
-
-
 #: Basis of the frame-free form: CNOT-phase gates plus the one-qubit gates that bound regions.
 _CX_FORM_BASIS = ["cx", "rz", "p", "x", "sx", "h", "rx", "ry", "u"]
 
@@ -177,7 +164,7 @@ def recover_phase_blocks_dag(
         before = sum(1 for n in block if len(n.qargs) == 2)
         report.blocks += 1
         report.cx_before += before
-        terms, used = _drop_terms(func.terms, budget)
+        terms, used = drop_small_terms(func.terms, budget)
         tail, tail_cost = _linear_tail(func)
         options = [_graysynth(func, terms)]
         if len(qubits) <= MAX_DIAGONAL_WIRES:
@@ -208,10 +195,7 @@ def recover_phase_blocks_dag(
     if not changed:
         return dag
     # Inline the replacement gates so the caller sees ordinary instructions.
-    for node in form.op_nodes():
-        if node.op.label == "qattn_phase_block":
-            form.substitute_node_with_dag(node, circuit_to_dag(node.op.definition))
-    return form
+    return inline_labelled(form, "qattn_phase_block")
 
 
 def recover_phase_blocks(

@@ -148,6 +148,19 @@ def test_bench_quick_json_and_results_md(tmp_path):
     assert "qattn bench" in md.read_text()
 
 
+def _assert_random_qaoa_head_kept(path):
+    """The compiled `--random --keys 8 --queries 1` QAOA head prepares the logical state."""
+    from qiskit_qattn.circuits import attention_circuits
+
+    rng = np.random.default_rng(7)
+    q, k, v = rng.normal(size=(1, 16)), rng.normal(size=(8, 16)), rng.normal(size=(8, 2))
+    (logical,) = attention_circuits(q, k, v, method="qaoa", reps=2)
+    (isa,) = load_circuits(path)
+    where = isa.layout.final_index_layout()[: logical.num_qubits]
+    np.testing.assert_allclose(Statevector(isa).probabilities(where),
+                               Statevector(logical).probabilities(), atol=1e-6)
+
+
 def test_transpile_with_qattn_optimization_plugin(tmp_path):
     from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
 
@@ -158,15 +171,7 @@ def test_transpile_with_qattn_optimization_plugin(tmp_path):
                 "--json")
     report = json.loads(out.stdout)
     assert report["optimization_method"] == "qattn"
-    from qiskit_qattn.circuits import attention_circuits
-
-    rng = np.random.default_rng(7)
-    q, k, v = rng.normal(size=(1, 16)), rng.normal(size=(8, 16)), rng.normal(size=(8, 2))
-    (logical,) = attention_circuits(q, k, v, method="qaoa", reps=2)
-    (isa,) = load_circuits(tmp_path / "q.qpy")
-    where = isa.layout.final_index_layout()[: logical.num_qubits]
-    np.testing.assert_allclose(Statevector(isa).probabilities(where),
-                               Statevector(logical).probabilities(), atol=1e-6)
+    _assert_random_qaoa_head_kept(tmp_path / "q.qpy")
 
 
 def test_transpile_with_both_qattn_stages(tmp_path):
@@ -179,12 +184,4 @@ def test_transpile_with_both_qattn_stages(tmp_path):
                 "-o", tmp_path / "q.qpy", "--json")
     report = json.loads(out.stdout)
     assert report["init_method"] == "qattn"
-    from qiskit_qattn.circuits import attention_circuits
-
-    rng = np.random.default_rng(7)
-    q, k, v = rng.normal(size=(1, 16)), rng.normal(size=(8, 16)), rng.normal(size=(8, 2))
-    (logical,) = attention_circuits(q, k, v, method="qaoa", reps=2)
-    (isa,) = load_circuits(tmp_path / "q.qpy")
-    where = isa.layout.final_index_layout()[: logical.num_qubits]
-    np.testing.assert_allclose(Statevector(isa).probabilities(where),
-                               Statevector(logical).probabilities(), atol=1e-6)
+    _assert_random_qaoa_head_kept(tmp_path / "q.qpy")
