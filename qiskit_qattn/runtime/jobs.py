@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .modes import describe_mode, is_local_mode, mode_backend, mode_service
+from .modes import describe_mode, is_local_mode, mode_device, mode_service
 from .pubs import PRIMITIVES, PackedTask
 from .secrets import redact, scrub
 from .store import JobStore
@@ -117,7 +117,7 @@ class RuntimeSubmitter:
     Example:
         >>> from qiskit_ibm_runtime.fake_provider import FakeManilaV2
         >>> RuntimeSubmitter(FakeManilaV2()).describe()
-        {'kind': 'job', 'backend': 'fake_manila', 'local': True}
+        {'kind': 'job', 'device': 'fake_manila', 'local': True}
     """
 
     def __init__(self, mode: Any, options: dict | None = None, seed: int | None = None):
@@ -141,12 +141,12 @@ class RuntimeSubmitter:
     def describe(self) -> dict[str, Any]:
         """Safe summary of the mode (no account data)."""
         if self._is_primitive():
-            return {"kind": "primitive", "backend": type(self.mode).__name__, "local": True}
+            return {"kind": "primitive", "device": type(self.mode).__name__, "local": True}
         return describe_mode(self.mode)
 
     @property
-    def backend_name(self) -> str:
-        return self.describe()["backend"]
+    def device_name(self) -> str:
+        return self.describe()["device"]
 
     def submit(self, task: PackedTask, tags: Sequence[str] = ()) -> Any:
         """Submit ``task``'s PUBs as one job and return the job (not its result)."""
@@ -188,7 +188,7 @@ class RuntimeSubmitter:
             return None
         excluded = set(exclude)
         try:
-            jobs = service.jobs(job_tags=[tag], backend_name=mode_backend(self.mode).name,
+            jobs = service.jobs(job_tags=[tag], backend_name=mode_device(self.mode).name,
                                 limit=10, descending=True)
         except Exception as exc:
             logger.warning("could not search jobs by tag %s: %s", tag, redact(exc))
@@ -275,7 +275,7 @@ class ResumableRunner:
         tag = TAG_PREFIX + key
         record = self.store.create(key, {
             "label": task.label, "primitive": task.primitive, "shots": task.shots,
-            "precision": task.precision, "backend": task.backend_name,
+            "precision": task.precision, "device": task.device,
             "num_pubs": len(task.pubs), "num_executions": task.num_executions,
             "mode": self.submitter.describe(),
             "options": getattr(self.submitter, "options", {}) or {},

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...sim import torch_layers as tl
-from .born_machine import mapped_angles, qubit_features
-from .ma_qaoa import walsh_order_diagonals
-from .rows import PreparedRows, marginal_angles
-from .warm_start import warm_start_probabilities
+from ..sim import torch_layers as tl
+from ..circuits.families.born_machine import mapped_angles, qubit_features
+from ..circuits.families.ma_qaoa import walsh_order_diagonals
+from ..circuits.rows import ScoreRows, marginal_angles
+from ..circuits.families.warm_start import warm_start_probabilities
 
 FAMILIES = ("ma_qaoa", "warm_start", "amplification", "born_machine")
 
@@ -24,12 +24,12 @@ def _t(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(x), dtype=tl.real_dtype(dtype))
 
 
-def order_parts(rows: PreparedRows, max_order: int, dtype=torch.complex128) -> torch.Tensor:
+def order_parts(rows: ScoreRows, max_order: int, dtype=torch.complex128) -> torch.Tensor:
     """Walsh-order diagonals ``[K, R, 2**m]`` as a real tensor."""
     return _t(walsh_order_diagonals(rows.diag, max_order), dtype)
 
 
-def target_states(rows: PreparedRows, dtype=torch.complex128) -> torch.Tensor:
+def target_states(rows: ScoreRows, dtype=torch.complex128) -> torch.Tensor:
     """``sqrt(softmax)`` per basis state, ``[R, 2**m]``."""
     return _t(np.sqrt(rows.probs), dtype).to(dtype)
 
@@ -53,7 +53,7 @@ def ma_qaoa_states(
 
 
 def warm_start_states(
-    rows: PreparedRows,
+    rows: ScoreRows,
     window: int,
     parts: torch.Tensor | None = None,
     gammas: torch.Tensor | None = None,
@@ -75,7 +75,7 @@ def warm_start_states(
 
 
 def amplification_states(
-    rows: PreparedRows,
+    rows: ScoreRows,
     angles: torch.Tensor,
     initial: str = "uniform",
     max_order: int | None = None,
@@ -115,7 +115,7 @@ def born_machine_states(thetas: torch.Tensor, dtype=torch.complex128) -> torch.T
 
 
 def born_machine_mapped_states(
-    rows: PreparedRows, weights: torch.Tensor, dtype=torch.complex128
+    rows: ScoreRows, weights: torch.Tensor, dtype=torch.complex128
 ) -> torch.Tensor:
     """Born machine with angles from a (trainable) map ``weights [L+1, m, F]``."""
     feats = _t(qubit_features(rows), dtype)

@@ -8,15 +8,16 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import StatePreparation
 
-from ..encoding import masked_softmax
-from ._rows import score_row
+from ..rows import circuit_metadata, prepare_row
+
+FAMILY = "softmax_state"
 
 #: Largest key count :func:`softmax_state` accepts (12 key qubits; O(n) CNOTs).
 SOFTMAX_STATE_MAX_KEYS = 2**12
 
 
 def softmax_state(
-    scores: Any, temperature: float = 1.0, *, mask: Any | None = None
+    scores: Any, *, temperature: float = 1.0, mask: Any | None = None
 ) -> QuantumCircuit:
     """Prepare ``sum_j sqrt(p_j) |j>`` with ``p = softmax(scores / temperature)`` exactly.
 
@@ -35,12 +36,8 @@ def softmax_state(
         >>> qc.num_qubits, qc.metadata["padding"]
         (2, 1)
     """
-    row = score_row(scores, temperature, mask, SOFTMAX_STATE_MAX_KEYS, "softmax_state")
-    probs = np.zeros(2**row.num_qubits)
-    keep = row.keep[: row.num_keys]
-    probs[: row.num_keys] = masked_softmax(row.scores, temperature=row.temperature, mask=keep)
-    amplitudes = np.sqrt(probs)
-    qc = QuantumCircuit(row.num_qubits, name="softmax_state")
-    qc.append(StatePreparation(amplitudes, normalize=True), qc.qubits)
-    qc.metadata = row.metadata("softmax_state")
+    rows = prepare_row(scores, temperature, mask, max_keys=SOFTMAX_STATE_MAX_KEYS)
+    qc = QuantumCircuit(rows.num_qubits, name="softmax_state")
+    qc.append(StatePreparation(np.sqrt(rows.probs[0]), normalize=True), qc.qubits)
+    qc.metadata = circuit_metadata(rows, FAMILY)
     return qc

@@ -1,11 +1,11 @@
 """Fit reusable family schedules on real attention rows (torch, exact and batched).
 
 A *schedule* here is a small weight array per (family, key qubits ``m``, depth ``p``, options)
-that maps simple statistics of a row (:data:`.families.rows.FEATURES`: spread ``log σ``, top gap,
+that maps simple statistics of a row (:data:`qiskit_qattn.circuits.rows.FEATURES`: spread ``log σ``, top gap,
 range, entropy; the temperature enters through ``σ`` of ``s/τ``) to the family's angles. It is
 fitted once, by gradient ascent of the mean state fidelity ``|<sqrt(softmax)|ψ>|²`` over a corpus
 of real MiniLM score rows, on the exact differentiable simulator
-(:mod:`.families.torch_states` on :mod:`qiskit_qattn.sim.torch_layers`), and is then applied to
+(:mod:`.torch_states` on :mod:`qiskit_qattn.sim.torch_layers`), and is then applied to
 unseen rows with no optimisation. ``benchmarks/fit_family_schedules.py`` runs the fits and
 writes ``qiskit_qattn/data/family_schedules.json``.
 
@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from ..data.minilm import capture_heads
-from .families import torch_states as ts
-from .families.born_machine import initial_weights
-from .families.rows import FEATURES, PreparedRows, key_probabilities, prepare_rows
-from .families.warm_start import warm_start_probabilities
-from .schedules import default_schedule
+from . import torch_states as ts
+from ..circuits.families.born_machine import initial_weights
+from ..circuits.rows import FEATURES, ScoreRows, prepare_rows, to_key_order
+from ..circuits.families.warm_start import warm_start_probabilities
+from ..circuits.schedules import default_schedule
 
 FAMILIES = ("ma_qaoa", "warm_start", "amplification", "born_machine")
 
@@ -61,7 +61,7 @@ class ScoreCorpus:
         return ScoreCorpus(self.scores[index], self.temperatures[index], self.head[index],
                            self.values)
 
-    def prepared(self, key_order: str) -> PreparedRows:
+    def prepared(self, key_order: str) -> ScoreRows:
         """Rows laid out for the families (``s/τ`` per row, ``τ`` folded into the scores)."""
         return prepare_rows(self.scores / self.temperatures[:, None], 1.0, None, key_order)
 
@@ -194,7 +194,7 @@ class FamilyConfig:
 
 
 def family_states(
-    config: FamilyConfig, rows: PreparedRows, weights: torch.Tensor | np.ndarray,
+    config: FamilyConfig, rows: ScoreRows, weights: torch.Tensor | np.ndarray,
     dtype: torch.dtype = torch.complex128,
 ) -> torch.Tensor:
     """States ``[R, 2**m]`` of ``config`` on ``rows`` with map ``weights`` (differentiable)."""
@@ -225,13 +225,16 @@ def family_states(
 
 def stored_weights(config: FamilyConfig, num_qubits: int) -> np.ndarray:
     """The packaged map weights for ``config`` at ``m`` key qubits (``KeyError`` if absent)."""
-    from .schedules import family_schedule
+    from ..circuits.schedules import family_schedule
 
     if config.family == "warm_start" and config.reps == 0:
         return np.zeros((0, len(FEATURES)))
     entry = family_schedule(config.family, num_qubits, config.reps,
                             **config.schedule_options(num_qubits))
-    return entry["weights"]
+    if not entry.exact:
+        raise KeyError(f"no stored {config.family} map for m={num_qubits}, p={config.reps} "
+                       f"(the builders would use the {entry.source} one)")
+    return entry.weights
 
 
 def heldout_corpus(num_keys: int) -> ScoreCorpus:
@@ -239,7 +242,7 @@ def heldout_corpus(num_keys: int) -> ScoreCorpus:
     return load_corpus(num_keys, HELDOUT_WINDOWS, **HELDOUT_SAMPLE)
 
 
-def fidelities(psi: torch.Tensor, rows: PreparedRows) -> np.ndarray:
+def fidelities(psi: torch.Tensor, rows: ScoreRows) -> np.ndarray:
     """``|<sqrt(softmax)|ψ>|²`` per row."""
     return ts.tl.fidelity(psi, ts.target_states(rows, psi.dtype)).detach().cpu().numpy()
 
@@ -257,7 +260,7 @@ class FitResult:
 
 def fit_schedule(
     config: FamilyConfig,
-    rows: PreparedRows,
+    rows: ScoreRows,
     *,
     steps: int = 60,
     method: str = "lbfgs",
@@ -325,7 +328,7 @@ def fit_schedule(
 
 
 def output_errors(
-    basis_probs: np.ndarray, rows: PreparedRows, corpus: ScoreCorpus
+    basis_probs: np.ndarray, rows: ScoreRows, corpus: ScoreCorpus
 ) -> np.ndarray:
     """Relative attention-output error per row of a key distribution (exact probabilities).
 
@@ -334,8 +337,8 @@ def output_errors(
     ``softmax(s/τ) V``: ``||o - o_exact|| / ||o_exact||``.
     """
     n = rows.num_keys
-    approx = key_probabilities(basis_probs, rows.order, n)
-    exact = key_probabilities(rows.probs, rows.order, n)
+    approx = to_key_order(basis_probs, rows.order, n)
+    exact = to_key_order(rows.probs, rows.order, n)
     approx = approx / approx.sum(axis=1, keepdims=True)
     v = corpus.values[corpus.head]
     o = np.einsum("rn,rnd->rd", approx, v)
@@ -344,7 +347,7 @@ def output_errors(
 
 
 def shots_for_error(
-    basis_probs: np.ndarray, rows: PreparedRows, corpus: ScoreCorpus, target: float
+    basis_probs: np.ndarray, rows: ScoreRows, corpus: ScoreCorpus, target: float
 ) -> np.ndarray:
     """Shots per row for expected relative output error ``target`` (``inf`` if bias too large).
 
@@ -352,9 +355,9 @@ def shots_for_error(
     ``||bias||² + sum_c Var_q(V[:, c]) / S``; solving ``= target² ||o_exact||²`` for ``S``.
     """
     n = rows.num_keys
-    approx = key_probabilities(basis_probs, rows.order, n)
+    approx = to_key_order(basis_probs, rows.order, n)
     approx = approx / approx.sum(axis=1, keepdims=True)
-    exact = key_probabilities(rows.probs, rows.order, n)
+    exact = to_key_order(rows.probs, rows.order, n)
     v = corpus.values[corpus.head]
     o = np.einsum("rn,rnd->rd", approx, v)
     o_ref = np.einsum("rn,rnd->rd", exact, v)
@@ -365,7 +368,7 @@ def shots_for_error(
                         np.inf)
 
 
-def warm_start_fidelity(rows: PreparedRows, window: int) -> np.ndarray:
+def warm_start_fidelity(rows: ScoreRows, window: int) -> np.ndarray:
     """Closed-form fidelity of the bare warm start per row (no circuit needed)."""
     q = warm_start_probabilities(rows.probs, window)
     return np.sum(np.sqrt(rows.probs * q), axis=1) ** 2

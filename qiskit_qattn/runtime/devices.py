@@ -1,6 +1,7 @@
-"""Resolve a backend from a name (``fake_torino``, ``ibm_<name>``) or pass a ``BackendV2`` through.
+"""Resolve a device from a name (``fake_torino``, ``ibm_<name>``) or pass a ``BackendV2`` through.
 
-Credentials for IBM backends come only from the user's saved account or environment, read by
+A *device* is a Qiskit backend (``BackendV2``) that runs circuits. Credentials for IBM devices
+come only from the user's saved account or environment, read by
 ``QiskitRuntimeService()`` itself; this module never takes, stores or prints a token.
 """
 
@@ -25,21 +26,21 @@ def _fake_provider():
         return FakeProviderForBackendV2()
 
 
-def fake_backend_names() -> list[str]:
-    """Names accepted for local fake backends, e.g. ``fake_torino``.
+def fake_device_names() -> list[str]:
+    """Names accepted for local fake devices, e.g. ``fake_torino``.
 
     Example:
-        >>> "fake_torino" in fake_backend_names()
+        >>> "fake_torino" in fake_device_names()
         True
     """
     return sorted(b.name for b in _fake_provider().backends())
 
 
-def resolve_backend(backend: str | BackendV2, service: Any | None = None) -> BackendV2:
-    """Return a ``BackendV2`` for ``backend``.
+def resolve_device(device: str | BackendV2, service: Any | None = None) -> BackendV2:
+    """Return the ``BackendV2`` for ``device``.
 
     Args:
-        backend: a ``BackendV2`` (returned as is), a fake backend name such as ``"fake_torino"``
+        device: a ``BackendV2`` (returned as is), a fake device name such as ``"fake_torino"``
             (local testing, no account), or an IBM device name such as ``"ibm_torino"``.
         service: the ``QiskitRuntimeService`` for ``ibm_`` names; default
             ``QiskitRuntimeService()``, which reads the account saved on this machine or the
@@ -47,20 +48,21 @@ def resolve_backend(backend: str | BackendV2, service: Any | None = None) -> Bac
             service are re-raised with token-shaped text redacted.
 
     Example:
-        >>> resolve_backend("fake_torino").name
+        >>> resolve_device("fake_torino").name
         'fake_torino'
     """
-    if isinstance(backend, BackendV2):
-        return backend
-    if not isinstance(backend, str) or not backend:
-        raise ValueError(f"backend must be a BackendV2 or a backend name; got {backend!r}")
-    name = backend.strip().lower()
+    if isinstance(device, BackendV2):
+        return device
+    if not isinstance(device, str) or not device:
+        raise ValueError(f"device must be a BackendV2 or a device name such as 'fake_torino'; "
+                         f"got {device!r}")
+    name = device.strip().lower()
     if name.startswith("fake_"):
         try:
             return _fake_provider().backend(name)
         except Exception as exc:
             raise ValueError(
-                f"unknown fake backend {backend!r}; choose one of {fake_backend_names()}"
+                f"unknown fake device {device!r}; choose one of {fake_device_names()}"
             ) from exc
     if name.startswith("ibm_"):
         try:
@@ -72,10 +74,10 @@ def resolve_backend(backend: str | BackendV2, service: Any | None = None) -> Bac
         except Exception as exc:
             # `from None`: the original message may quote account details; ours is redacted.
             raise RuntimeError(
-                f"could not get IBM backend {name!r} ({type(exc).__name__}: {redact(exc)}). "
+                f"could not get IBM device {name!r} ({type(exc).__name__}: {redact(exc)}). "
                 "Save an account once with QiskitRuntimeService.save_account(...) yourself, "
                 "or set QISKIT_IBM_TOKEN / QISKIT_IBM_INSTANCE in the environment."
             ) from None
     raise ValueError(
-        f"backend name must start with 'fake_' (local) or 'ibm_' (IBM Quantum); got {backend!r}"
+        f"device name must start with 'fake_' (local) or 'ibm_' (IBM Quantum); got {device!r}"
     )

@@ -1,4 +1,8 @@
-"""Score rows laid out for the state-preparation families: key order, phases, targets, features.
+"""Score rows laid out on the key register: key order, target probabilities, phases, features.
+
+:class:`ScoreRows` is the one validated row type of the package: every circuit family, the
+structured simulator (:func:`qiskit_qattn.sim.qaoa_problem`) and head preparation
+(:func:`qiskit_qattn.circuits.prepare_head`) start from :func:`prepare_rows`.
 
 Every family prepares a state over basis states ``x = 0 .. 2**m - 1`` of the key register. With
 ``key_order="identity"`` basis state ``x`` is key ``x`` (the package contract). With
@@ -7,7 +11,7 @@ relabelling is a classical lookup applied to measured outcomes (or, equivalently
 permutation of the value matrix), so the key distribution a sampler sees is unchanged. Sorted
 rows make ``log softmax`` nearly additive in the index bits, which is what lets cheap product and
 nearest-neighbour circuits reach high fidelity (see ``benchmarks/qaoa_softmax.py``).
-Circuits record the order in ``metadata["key_order"]``; :func:`key_probabilities` undoes it.
+Circuits record the order in ``metadata["key_order"]``; :func:`to_key_order` undoes it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...encoding import (
+from ..encoding import (
     as_real_array,
     check_positive,
     masked_softmax,
@@ -35,19 +39,22 @@ _SIGMA_FLOOR = 1e-9
 
 
 @dataclass(frozen=True)
-class PreparedRows:
-    """A batch of score rows laid out on the key register (all arrays ``[rows, 2**m]``).
+class ScoreRows:
+    """A batch of score rows laid out on the key register (arrays ``[rows, 2**m]`` unless noted).
 
     Attributes:
         num_keys: real keys ``n`` per row.
         num_qubits: key qubits ``m``.
         order: basis state ``x`` of row ``r`` holds key ``order[r, x]`` (``>= n`` = padding).
         probs: target probabilities per basis state (masked and padding keys get 0).
-        diag: phase-separator diagonal ``(s/τ - mean)/σ`` per basis state (masked and padding
-            keys get the lowest kept value).
+        diag: normalised phase diagonal ``(s/τ - mean)/σ`` per basis state (masked and padding
+            keys get the lowest kept value; 0 on flat rows).
         keep: ``True`` on basis states holding a kept key.
         sigma: ``σ``, the standard deviation of the kept ``s/τ`` per row (``[rows]``).
         features: ``[rows, len(FEATURES)]`` row statistics (see :func:`row_features`).
+        logits: ``s/τ`` per basis state, masked and padding keys at the lowest kept value (the
+            diagonal the textbook QAOA phase separator applies).
+        temperature: the softmax temperature ``τ``.
     """
 
     num_keys: int
@@ -58,18 +65,31 @@ class PreparedRows:
     keep: np.ndarray
     sigma: np.ndarray
     features: np.ndarray
+    logits: np.ndarray
+    temperature: float = 1.0
 
     @property
     def num_rows(self) -> int:
         """Number of rows in the batch."""
         return int(self.probs.shape[0])
 
-    def row(self, index: int) -> PreparedRows:
+    @property
+    def key_keep(self) -> np.ndarray:
+        """Kept keys in key order ``[rows, n]`` (``True`` = attended, padding dropped).
+
+        Example:
+            >>> prepare_rows([[0.1, 2.0, -1.0]], mask=[True, False, True],
+            ...              key_order="sorted").key_keep.tolist()
+            [[True, False, True]]
+        """
+        return to_key_order(self.keep, self.order)[:, : self.num_keys].astype(bool)
+
+    def row(self, index: int) -> ScoreRows:
         """Row ``index`` as a batch of one."""
         sl = slice(index, index + 1)
-        return PreparedRows(
+        return ScoreRows(
             self.num_keys, self.num_qubits, self.order[sl], self.probs[sl], self.diag[sl],
-            self.keep[sl], self.sigma[sl], self.features[sl],
+            self.keep[sl], self.sigma[sl], self.features[sl], self.logits[sl], self.temperature,
         )
 
 
@@ -86,13 +106,13 @@ def prepare_rows(
     key_order: str = "identity",
     *,
     max_keys: int = 2**12,
-) -> PreparedRows:
-    """Validate a batch of score rows and lay them out for the families.
+) -> ScoreRows:
+    """Validate a batch of score rows and lay them out on the key register.
 
     Args:
         scores: finite scores ``[rows, n]`` (a single row ``[n]`` is a batch of one).
         temperature: softmax temperature ``τ > 0``.
-        mask: optional boolean keep-mask with the shape of ``scores`` (``True`` = attend).
+        mask: optional boolean keep-mask broadcastable to ``[rows, n]`` (``True`` = attend).
         key_order: ``"identity"`` or ``"sorted"`` (see the module docstring).
         max_keys: largest accepted ``n``.
 
@@ -107,18 +127,23 @@ def prepare_rows(
     tau = check_positive(temperature, "temperature")
     key_order = _key_order(key_order)
     rows, n = s.shape
+    if n < 1:
+        raise ValueError("scores must hold at least one key")
     if n > max_keys:
         raise ValueError(f"scores has {n} keys; at most {max_keys} are supported")
     if mask is None:
         keep_keys = np.ones((rows, n), dtype=bool)
     else:
         keep_keys = to_numpy(mask)
-        if keep_keys.dtype != np.bool_ or keep_keys.shape not in ((n,), (rows, n)):
+        if keep_keys.dtype != np.bool_:
+            raise ValueError(f"mask must be boolean (True = attend); got dtype {keep_keys.dtype}")
+        try:
+            keep_keys = np.broadcast_to(keep_keys, (rows, n))
+        except ValueError:
             raise ValueError(
                 f"mask must be boolean with shape {(rows, n)} (True = attend); "
-                f"got dtype {keep_keys.dtype}, shape {keep_keys.shape}"
-            )
-        keep_keys = np.broadcast_to(keep_keys, (rows, n))
+                f"got shape {keep_keys.shape}"
+            ) from None
         if not keep_keys.any(axis=1).all():
             raise ValueError("mask must keep at least one key in every row")
     m = num_key_qubits(n)
@@ -135,23 +160,41 @@ def prepare_rows(
     zp = np.take_along_axis(zp, order, axis=1)
     keep = np.take_along_axis(keep, order, axis=1)
     probs = masked_softmax(np.where(keep, zp, 0.0), mask=keep)
-    count = keep.sum(axis=1)
-    mean = np.where(keep, zp, 0.0).sum(axis=1) / count
-    var = np.where(keep, (np.where(keep, zp, 0.0) - mean[:, None]) ** 2, 0.0).sum(axis=1) / count
-    sigma = np.sqrt(var)
+    kept_z = np.where(keep, zp, 0.0)
+    mean = kept_z.sum(axis=1) / keep.sum(axis=1)
+    sigma = kept_sigma(kept_z, keep)
+    low_z = np.where(keep, zp, np.inf).min(axis=1)
+    logits = np.where(keep, kept_z, low_z[:, None])
     flat = sigma < _SIGMA_FLOOR
     unit = np.where(flat, 1.0, sigma)
-    d = np.where(keep, (np.where(keep, zp, 0.0) - mean[:, None]) / unit[:, None], np.inf)
-    low = d.min(axis=1)
-    diag = np.where(keep, d, low[:, None])
+    diag = (logits - mean[:, None]) / unit[:, None]
     diag[flat] = 0.0
     features = row_features(diag, probs, keep, sigma)
-    return PreparedRows(n, m, order, probs, diag, keep, sigma, features)
+    return ScoreRows(n, m, order, probs, diag, keep, sigma, features, logits, tau)
+
+
+def kept_sigma(logits: Any, keep: Any) -> np.ndarray:
+    """Per row, the standard deviation of the kept logits ``s/τ`` (``[rows]``).
+
+    Example:
+        >>> kept_sigma([[1.0, 3.0, 100.0]], [[True, True, False]]).tolist()
+        [1.0]
+    """
+    z, k = np.asarray(logits, dtype=float), np.asarray(keep, dtype=bool)
+    count = k.sum(axis=-1)
+    kept = np.where(k, z, 0.0)
+    mean = kept.sum(axis=-1) / count
+    return np.sqrt(np.where(k, (kept - mean[..., None]) ** 2, 0.0).sum(axis=-1) / count)
 
 
 def prepare_row(
-    scores: Any, temperature: float = 1.0, mask: Any | None = None, key_order: str = "identity"
-) -> PreparedRows:
+    scores: Any,
+    temperature: float = 1.0,
+    mask: Any | None = None,
+    key_order: str = "identity",
+    *,
+    max_keys: int = 2**12,
+) -> ScoreRows:
     """One score row (1-D ``scores``, 1-D ``mask``) as a batch of one; see :func:`prepare_rows`.
 
     Example:
@@ -161,14 +204,15 @@ def prepare_row(
     s = as_real_array(scores, "scores", ndim=1)
     if mask is not None:
         mask = to_numpy(mask)
-        if mask.ndim != 1:
-            raise ValueError(f"mask must be a 1-D boolean vector; got shape {mask.shape}")
-    return prepare_rows(s, temperature, mask, key_order)
+        if mask.dtype != np.bool_ or mask.shape != s.shape:
+            raise ValueError(
+                f"mask must be a boolean vector of length {s.shape[0]} (True = attend); "
+                f"got dtype {mask.dtype}, shape {mask.shape}"
+            )
+    return prepare_rows(s, temperature, mask, key_order, max_keys=max_keys)
 
 
-def circuit_metadata(
-    rows: PreparedRows, family: str, temperature: float, **extra: Any
-) -> dict[str, Any]:
+def circuit_metadata(rows: ScoreRows, family: str, **extra: Any) -> dict[str, Any]:
     """Circuit metadata of a one-row batch: the package's row fields plus ``key_order``."""
     n = rows.num_keys
     keep_keys = np.zeros(2**rows.num_qubits, dtype=bool)
@@ -179,7 +223,7 @@ def circuit_metadata(
         "num_key_qubits": rows.num_qubits,
         "padding": 2**rows.num_qubits - n,
         "masked_keys": int(n - np.count_nonzero(keep_keys[:n])),
-        "temperature": float(temperature),
+        "temperature": float(rows.temperature),
         "query_index": None,
         "key_order": rows.order[0].tolist(),
         **extra,
@@ -228,59 +272,30 @@ def marginal_angles(probs: np.ndarray) -> np.ndarray:
     return 2 * np.arccos(np.sqrt(np.clip(p0, 0.0, 1.0)))
 
 
-def key_probabilities(basis_probs: Any, key_order: Any, num_keys: int) -> np.ndarray:
-    """Undo a key order: probabilities over the ``num_keys`` real keys from basis-state ones.
+def to_key_order(basis: Any, key_order: Any, num_keys: int | None = None) -> np.ndarray:
+    """Re-index per-basis-state arrays into key order: entry ``[..., j]`` becomes key ``j``.
+
+    The one implementation of undoing a key order (``metadata["key_order"]``): works for
+    probabilities, counts and boolean masks along the last axis. With ``num_keys`` the padding
+    positions (``j >= num_keys``) are dropped.
 
     Args:
-        basis_probs: ``[2**m]`` or ``[rows, 2**m]`` probabilities (or counts) per basis state.
-        key_order: the circuit's ``metadata["key_order"]`` (``[2**m]`` or ``[rows, 2**m]``).
-        num_keys: ``n``; padding basis states are dropped.
+        basis: ``[..., 2**m]`` values per basis state.
+        key_order: ``[..., 2**m]`` (broadcast against ``basis``): basis state ``x`` holds key
+            ``key_order[..., x]``.
+        num_keys: keep only the first ``num_keys`` keys.
 
     Example:
-        >>> key_probabilities([0.7, 0.2, 0.1, 0.0], [1, 0, 2, 3], 3).tolist()
+        >>> to_key_order([0.7, 0.2, 0.1, 0.0], [1, 0, 2, 3], 3).tolist()
         [0.2, 0.7, 0.1]
     """
-    p = np.asarray(basis_probs, dtype=float)
+    arr = np.asarray(basis)
     order = np.asarray(key_order, dtype=np.int64)
-    single = p.ndim == 1
-    p2, o2 = np.atleast_2d(p), np.atleast_2d(order)
-    if o2.shape[-1] != p2.shape[-1]:
+    if order.shape[-1:] != arr.shape[-1:]:
         raise ValueError(
-            f"key_order must have length {p2.shape[-1]}; got shape {tuple(order.shape)}"
+            f"key_order must have length {arr.shape[-1]}; got shape {tuple(order.shape)}"
         )
-    o2 = np.broadcast_to(o2, p2.shape)
-    out = np.zeros_like(p2)
-    np.put_along_axis(out, o2, p2, axis=1)
-    out = out[:, :num_keys]
-    return out[0] if single else out
-
-
-def relabel_outcomes(outcomes: Any, circuits: Any) -> np.ndarray:
-    """Outcomes ``[n_q, 2**m]`` per basis state, re-indexed so that column ``j`` is key ``j``.
-
-    Circuits without ``metadata["key_order"]`` (identity layout) are passed through; padding
-    positions stay at ``j >= n``. Works for counts and probabilities. Returns a new array.
-
-    Example:
-        >>> from qiskit import QuantumCircuit
-        >>> qc = QuantumCircuit(1); qc.metadata = {"key_order": [1, 0]}
-        >>> relabel_outcomes([[0.9, 0.1]], [qc]).tolist()
-        [[0.1, 0.9]]
-    """
-    arr = np.array(outcomes, dtype=float, copy=True)
-    if arr.ndim != 2 or arr.shape[0] != len(circuits):
-        raise ValueError(
-            f"outcomes must have shape [{len(circuits)}, 2**m]; got {tuple(arr.shape)}"
-        )
-    out = arr.copy()
-    for i, qc in enumerate(circuits):
-        order = (qc.metadata or {}).get("key_order")
-        if order is None:
-            continue
-        order = np.asarray(order, dtype=np.int64)
-        if order.shape != (arr.shape[1],):
-            raise ValueError(f"circuit {i} has a key_order of length {order.size}, expected "
-                             f"{arr.shape[1]}")
-        out[i] = 0.0
-        out[i, order] = arr[i]
-    return out
+    order = np.broadcast_to(order, arr.shape)
+    out = np.zeros_like(arr)
+    np.put_along_axis(out, order, arr, axis=-1)
+    return out if num_keys is None else out[..., :num_keys]
