@@ -3,13 +3,15 @@
 After routing and translation, an attention circuit's phase separator is a soup of ``CZ``/``ECR``
 gates and merged single-qubit unitaries. Every two-qubit gate locally equivalent to ``CZ`` is
 rewritten as ``CZ`` with single-qubit dressing; each ``CZ`` then gets a *frame* per qubit:
-control (``C``, frame ``I``) or target (``T``, frame ``W = RZ(φ) H``, so that
-``W CX W† = CZ``). Frames are chosen (Viterbi along each qubit's chain of CZs, coordinate
-descent over qubits with an annealed penalty for two targets on one CZ) so that the merged
-single-qubit runs between two frames, ``W_next† U W_prev``, are monomial (diagonal or
-anti-diagonal). Those runs are emitted as ``P``/``X`` gates and the ``CZ`` gates as ``CX`` (one
-``T`` side) or ``CZ`` (both ``C``), so maximal ``{cx, cz, p, x}`` blocks are exactly CNOT-phase
-circuits. Runs that fit no frame are emitted as ``U`` gates and bound the blocks.
+control (``C``, frame ``I`` or ``X``) or target (``T``, frame ``W = RZ(φ) H``, so that
+``W CX W† = CZ``). Frames are chosen so that the merged single-qubit runs between two frames,
+``W_next† U W_prev``, are monomial (diagonal or anti-diagonal), and at most one side of a ``CZ``
+is a target: every slot starts with the frames its neighbouring runs admit, arc consistency
+prunes them, and a depth-first assignment in circuit order (with a bounded number of backtracks)
+fixes one frame per slot. The monomial runs are emitted as ``P``/``X`` gates and the ``CZ`` gates
+as ``CX`` (one ``T`` side) or ``CZ`` (both ``C``), so maximal ``{cx, cz, p, x}`` blocks are exactly
+CNOT-phase circuits. A run that fits no assignment is dropped from the constraints; it is
+emitted as a ``U`` gate and bounds the blocks.
 
 The rewrite is exact (same operator, including global phase).
 """
@@ -27,9 +29,8 @@ from qiskit.synthesis import OneQubitEulerDecomposer, TwoQubitBasisDecomposer
 _ATOL = 1e-9
 _H = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
 _I2 = np.eye(2, dtype=complex)
+_X = np.array([[0, 1], [1, 0]], dtype=complex)
 _EULER = OneQubitEulerDecomposer("U")
-
-
 _CZ = np.diag([1, 1, 1, -1]).astype(complex)
 _CX_AB = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]], dtype=complex)
 _CX_BA = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
@@ -37,9 +38,6 @@ _CX_BA = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtyp
 
 def _rz(phi: float) -> np.ndarray:
     return np.diag([np.exp(-0.5j * phi), np.exp(0.5j * phi)])
-
-
-_X = np.array([[0, 1], [1, 0]], dtype=complex)
 
 
 def frame_matrix(kind: str, phi: float) -> np.ndarray:
@@ -200,15 +198,17 @@ def _assign_frames(
     czs: list[tuple[int, int]],
     slots: list[tuple[_Slot, _Slot]],
     chains: list[list[tuple[int, int]]],
-    chain_runs: list[list[dict | None]],
+    chain_runs: list[list[np.ndarray | None]],
 ) -> None:
-    """Frames by arc consistency over (kind, φ) states plus greedy assignment with look-ahead.
+    """Frames by arc consistency over (kind, φ) states, then depth-first assignment.
 
-    Runs that cannot be satisfied (genuine non-CNOT-phase gates between two CZs) are dropped
-    from the constraint set, which makes them region boundaries.
+    Slots are assigned in circuit order, each assignment propagated by arc consistency; after
+    :data:`BACKTRACK_BUDGET` fruitless backtracks the runs into the failing slot are dropped
+    from the constraint set (genuine non-CNOT-phase gates between two CZs), which makes them
+    region boundaries.
     """
     dom: dict[tuple[int, int], list[tuple[str, float]]] = {}
-    nbrs: dict[tuple[int, int], list[tuple[tuple[int, int], dict, bool]]] = {}
+    nbrs: dict[tuple[int, int], list[tuple[tuple[int, int], np.ndarray, bool]]] = {}
     for chain, runs in zip(chains, chain_runs, strict=True):
         values = _chain_candidates(runs, len(chain))
         for i, key in enumerate(chain):
@@ -271,8 +271,7 @@ def _assign_frames(
     # Initial consistency; a slot whose domain would empty loses its run constraints.
     keys = list(dom)
     for key in keys:
-        trial = {k: list(v) for k, v in dom.items()} if False else dom
-        if revise(trial, key) is None:
+        if revise(dom, key) is None:
             drop_links(key)
     work = dict(dom)
     if not propagate(work, list(keys)):
@@ -426,7 +425,7 @@ def to_cnot_phase_form(dag: DAGCircuit) -> DAGCircuit:
                 cut[q] = True
                 acc[q] = _I2.copy()
 
-    # Pass 2: frames (arc consistency + greedy assignment with forward propagation).
+    # Pass 2: frames (arc consistency + depth-first assignment with forward propagation).
     _assign_frames(czs, slots, chains, chain_runs)
 
     # Pass 3: emit.
@@ -481,7 +480,7 @@ def to_cnot_phase_form(dag: DAGCircuit) -> DAGCircuit:
     for q in range(nq):
         if not np.allclose(acc[q], _I2, atol=1e-12):
             gp += flush(q, _I2)
-    out.global_phase = gp if gp_param is None else gp_param + (gp - 0.0)
+    out.global_phase = gp if gp_param is None else gp_param + gp
     return out
 
 

@@ -29,7 +29,7 @@ class QAttnOptimizationPlugin(PassManagerStagePlugin):
     """
 
     def pass_manager(self, pass_manager_config, optimization_level=None):
-        from .stage import qattn_optimization_stage
+        from .stages import qattn_optimization_stage
 
         return qattn_optimization_stage(pass_manager_config, optimization_level)
 
@@ -49,7 +49,7 @@ class QAttnInitPlugin(PassManagerStagePlugin):
     """
 
     def pass_manager(self, pass_manager_config, optimization_level=None):
-        from .stage import qattn_init_stage
+        from .stages import qattn_init_stage
 
         return qattn_init_stage(pass_manager_config, optimization_level)
 
@@ -68,6 +68,6 @@ class QAttnLayoutPlugin(PassManagerStagePlugin):
     """
 
     def pass_manager(self, pass_manager_config, optimization_level=None):
-        from .noise_aware_layout import noise_aware_layout_pass_manager
+        from .stages import noise_aware_layout_pass_manager
 
         return noise_aware_layout_pass_manager(pass_manager_config, optimization_level)

@@ -6,7 +6,7 @@ from qiskit.converters import circuit_to_dag, dag_to_circuit
 from qiskit.quantum_info import Operator
 
 from qiskit_qattn.circuits import qaoa_attention, softmax_state
-from qiskit_qattn.passes.cnot_phase_form import classify_run, to_cnot_phase_form
+from qiskit_qattn.passes.synthesis.cnot_phase_form import classify_run, to_cnot_phase_form
 
 
 @pytest.mark.parametrize("basis", [["cz", "rz", "sx", "x"], ["ecr", "rz", "sx", "x"], ["cx", "u"]])

@@ -7,7 +7,7 @@ import pytest
 from qiskit.circuit.library import DiagonalGate
 from qiskit.quantum_info import Operator
 
-from qiskit_qattn.passes.diagonal_synthesis import synthesize_diagonal
+from qiskit_qattn.passes.synthesis.diagonal import synthesize_diagonal
 
 
 @pytest.mark.parametrize("n", range(1, 9))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from qiskit.circuit import QuantumCircuit
 
-from ..encoding import fwht
+from ...encoding import fwht
 
 
 def _rotations(n: int) -> list[int]:

@@ -3,9 +3,9 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Operator
 
-from qiskit_qattn.passes.graph import WireGraph
-from qiskit_qattn.passes.linear_synthesis import gf2_inverse, steiner_gauss, synthesize_linear
-from qiskit_qattn.passes.parity_network import synthesize_cnot_phase
+from qiskit_qattn.passes.synthesis.graph import WireGraph
+from qiskit_qattn.passes.synthesis.linear import gf2_inverse, steiner_gauss, synthesize_linear
+from qiskit_qattn.passes.synthesis.parity_network import synthesize_cnot_phase
 
 LINE4 = [(0, 1), (1, 2), (2, 3)]
 TREE6 = [(0, 1), (1, 2), (2, 3), (3, 4), (2, 5)]

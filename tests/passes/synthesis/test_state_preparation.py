@@ -8,7 +8,7 @@ from qiskit.transpiler import generate_preset_pass_manager
 from qiskit.transpiler.passes.synthesis.high_level_synthesis import HLSConfig
 
 from qiskit_qattn.circuits import softmax_state
-from qiskit_qattn.passes.state_preparation_synthesis import (
+from qiskit_qattn.passes.synthesis.state_preparation import (
     PathStatePreparationSynthesis,
     path_state_preparation,
 )

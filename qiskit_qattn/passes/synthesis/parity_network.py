@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .graph import EXACT_CLOSURE_MAX_WIRES, WireGraph
-from .linear_synthesis import synthesize_linear
+from .linear import synthesize_linear
 
 #: Angles below this (mod 2π) are treated as zero.
 ANGLE_ATOL = 1e-10
@@ -52,7 +52,6 @@ def wrap_angle(theta: float) -> float:
     return np.pi if t <= -np.pi + 1e-15 else t
 
 
-
 def drop_small_terms(
     terms: Mapping[int, float], budget: float
 ) -> tuple[dict[int, float], float]:
@@ -75,6 +74,7 @@ def drop_small_terms(
         used += size
         del keep[mask]
     return keep, used
+
 
 def synthesize_cnot_phase(
     graph: WireGraph,

@@ -7,7 +7,7 @@ relabelled ``0..n-1``. Graphs here are undirected (direction is fixed later by `
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cached_property
 
 import numpy as np
@@ -173,11 +173,3 @@ class WireGraph:
         """A wire of ``allowed`` whose removal keeps the rest connected (a BFS-tree leaf)."""
         start = (allowed & -allowed).bit_length() - 1
         return list(self._bfs_parents(start, allowed))[-1]
-
-    def subgraph(self, wires: Sequence[int]) -> WireGraph:
-        """Induced subgraph relabelled to ``0..len(wires)-1`` in the given order."""
-        index = {w: i for i, w in enumerate(wires)}
-        return WireGraph(
-            len(wires),
-            [(index[u], index[v]) for u, v in self.edges if u in index and v in index],
-        )
