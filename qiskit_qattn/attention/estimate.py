@@ -1,4 +1,4 @@
-"""Estimate attention outputs by running a head's circuits: prepare -> compile -> execute -> estimate.
+"""Estimate attention outputs by running a head's circuits: prepare, compile, execute, estimate.
 
 :func:`estimate_attention` is the spine every entry point runs on (``run_head``, ``qattn run``,
 the demo, sweeps): the head is prepared once (:func:`~qiskit_qattn.circuits.prepare_head`),

@@ -37,8 +37,10 @@ def run_head(
     submitter: Any | None = None,
     **family_options: Any,
 ) -> AttentionEstimate:
-    """Estimate one head's attention output on Runtime: ``estimate_attention`` with a
-    :class:`~qiskit_qattn.execution.RuntimeExecutor` built from these options.
+    """Estimate one head's attention output on Runtime, as one resumable job.
+
+    This is :func:`estimate_attention` with a :class:`~qiskit_qattn.execution.RuntimeExecutor`
+    built from these options.
 
     The whole head — every query, every ZNE fold, every calibration circuit — is one job,
     recorded in the job store: running the same call again (after a crash, in another process)

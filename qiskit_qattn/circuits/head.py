@@ -58,6 +58,7 @@ class PreparedHead:
         values: ``[2**m, d_v]`` values in key order, padding rows 0.
         keep: ``[n_q, 2**m]`` kept keys in key order (masked and padding keys ``False``).
         scale: the score scale used.
+        key_layout: ``"identity"`` (basis state ``x`` is key ``x``) or ``"sorted"``.
         metadata: free-form notes carried into results.
     """
 
@@ -68,6 +69,7 @@ class PreparedHead:
     values: np.ndarray
     keep: np.ndarray
     scale: float
+    key_layout: str = "identity"
     metadata: dict = field(default_factory=dict)
 
     @property
@@ -129,11 +131,16 @@ class PreparedHead:
             ...                                          [0.1, 0.6, 0.3, 0.0]])[0].tolist()
             ([0, 1, 2, 3], [0.5, 0.3, 0.2, 0.0])
         """
-        return to_key_order(np.asarray(basis), self.key_order)
+        arr = np.asarray(basis)
+        if self.key_layout == "identity":
+            return arr.copy()
+        return to_key_order(arr, self.key_order)
 
     def decode_covariance(self, covariance: Any) -> np.ndarray:
         """Covariances ``[..., n_q, 2**m, 2**m]`` of per-basis-state outcomes -> key order."""
         cov = np.asarray(covariance)
+        if self.key_layout == "identity":
+            return cov.copy()
         order = self.key_order[:, None, :]
         once = to_key_order(cov, order)
         return to_key_order(once.swapaxes(-1, -2), order).swapaxes(-1, -2)
@@ -190,8 +197,8 @@ def prepare_head(
         raise ValueError("mask leaves a query with no attended key; every query needs one")
     key_order = family_options.get("key_order", fam.key_order)
     rows = prepare_rows(scores, temperature, keep_keys, key_order, max_keys=fam.max_keys)
-    keep = to_key_order(rows.keep, rows.order).astype(bool)
+    keep = rows.keep.copy() if key_order == "identity" else to_key_order(rows.keep, rows.order)
     used_scale = 1.0 / np.sqrt(as_real_array(Q, "Q", ndim=2).shape[1]) if scale is None else (
         float(scale))
     return PreparedHead(fam, dict(family_options), scores, rows, pad_rows(values, rows.num_qubits),
-                        keep, used_scale)
+                        keep, used_scale, key_order)

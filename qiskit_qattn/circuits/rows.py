@@ -16,6 +16,7 @@ Circuits record the order in ``metadata["key_order"]``; :func:`to_key_order` und
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,32 +47,50 @@ class ScoreRows:
         num_keys: real keys ``n`` per row.
         num_qubits: key qubits ``m``.
         order: basis state ``x`` of row ``r`` holds key ``order[r, x]`` (``>= n`` = padding).
-        probs: target probabilities per basis state (masked and padding keys get 0).
-        diag: normalised phase diagonal ``(s/τ - mean)/σ`` per basis state (masked and padding
-            keys get the lowest kept value; 0 on flat rows).
         keep: ``True`` on basis states holding a kept key.
-        sigma: ``σ``, the standard deviation of the kept ``s/τ`` per row (``[rows]``).
-        features: ``[rows, len(FEATURES)]`` row statistics (see :func:`row_features`).
         logits: ``s/τ`` per basis state, masked and padding keys at the lowest kept value (the
             diagonal the textbook QAOA phase separator applies).
+        sigma: ``σ``, the standard deviation of the kept ``s/τ`` per row (``[rows]``).
         temperature: the softmax temperature ``τ``.
+
+    Derived on first use: :attr:`probs` (target probabilities per basis state, 0 on masked and
+    padding keys), :attr:`diag` (normalised phase diagonal ``(s/τ - mean)/σ``, 0 on flat rows)
+    and :attr:`features` (``[rows, len(FEATURES)]``, see :func:`row_features`).
     """
 
     num_keys: int
     num_qubits: int
     order: np.ndarray
-    probs: np.ndarray
-    diag: np.ndarray
     keep: np.ndarray
-    sigma: np.ndarray
-    features: np.ndarray
     logits: np.ndarray
+    sigma: np.ndarray
     temperature: float = 1.0
 
     @property
     def num_rows(self) -> int:
         """Number of rows in the batch."""
-        return int(self.probs.shape[0])
+        return int(self.keep.shape[0])
+
+    @functools.cached_property
+    def probs(self) -> np.ndarray:
+        """Target probabilities ``softmax(s/τ)`` per basis state (0 on masked and padding)."""
+        return masked_softmax(np.where(self.keep, self.logits, 0.0), mask=self.keep)
+
+    @functools.cached_property
+    def diag(self) -> np.ndarray:
+        """Normalised phase diagonal ``(s/τ - mean)/σ`` per basis state (0 on flat rows)."""
+        kept = np.where(self.keep, self.logits, 0.0)
+        mean = kept.sum(axis=1) / self.keep.sum(axis=1)
+        flat = self.sigma < _SIGMA_FLOOR
+        unit = np.where(flat, 1.0, self.sigma)
+        diag = (self.logits - mean[:, None]) / unit[:, None]
+        diag[flat] = 0.0
+        return diag
+
+    @functools.cached_property
+    def features(self) -> np.ndarray:
+        """``[rows, len(FEATURES)]`` row statistics the stored schedules are conditioned on."""
+        return row_features(self.diag, self.probs, self.keep, self.sigma)
 
     @property
     def key_keep(self) -> np.ndarray:
@@ -87,10 +106,8 @@ class ScoreRows:
     def row(self, index: int) -> ScoreRows:
         """Row ``index`` as a batch of one."""
         sl = slice(index, index + 1)
-        return ScoreRows(
-            self.num_keys, self.num_qubits, self.order[sl], self.probs[sl], self.diag[sl],
-            self.keep[sl], self.sigma[sl], self.features[sl], self.logits[sl], self.temperature,
-        )
+        return ScoreRows(self.num_keys, self.num_qubits, self.order[sl], self.keep[sl],
+                         self.logits[sl], self.sigma[sl], self.temperature)
 
 
 def _key_order(key_order: str) -> str:
@@ -130,7 +147,7 @@ def prepare_rows(
     if n < 1:
         raise ValueError("scores must hold at least one key")
     if n > max_keys:
-        raise ValueError(f"scores has {n} keys; at most {max_keys} are supported")
+        raise ValueError(f"scores has {n} keys; at most {max_keys} keys are supported")
     if mask is None:
         keep_keys = np.ones((rows, n), dtype=bool)
     else:
@@ -157,20 +174,14 @@ def prepare_rows(
         order = np.argsort(-zp, axis=1, kind="stable")
     else:
         order = np.broadcast_to(np.arange(dim), (rows, dim)).copy()
-    zp = np.take_along_axis(zp, order, axis=1)
-    keep = np.take_along_axis(keep, order, axis=1)
-    probs = masked_softmax(np.where(keep, zp, 0.0), mask=keep)
+    if key_order == "sorted":
+        zp = np.take_along_axis(zp, order, axis=1)
+        keep = np.take_along_axis(keep, order, axis=1)
     kept_z = np.where(keep, zp, 0.0)
-    mean = kept_z.sum(axis=1) / keep.sum(axis=1)
     sigma = kept_sigma(kept_z, keep)
     low_z = np.where(keep, zp, np.inf).min(axis=1)
     logits = np.where(keep, kept_z, low_z[:, None])
-    flat = sigma < _SIGMA_FLOOR
-    unit = np.where(flat, 1.0, sigma)
-    diag = (logits - mean[:, None]) / unit[:, None]
-    diag[flat] = 0.0
-    features = row_features(diag, probs, keep, sigma)
-    return ScoreRows(n, m, order, probs, diag, keep, sigma, features, logits, tau)
+    return ScoreRows(n, m, order, keep, logits, sigma, tau)
 
 
 def kept_sigma(logits: Any, keep: Any) -> np.ndarray:

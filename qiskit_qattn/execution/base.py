@@ -27,7 +27,13 @@ class Executor(ABC):
     name: str = ""
 
     def __init__(self) -> None:
-        self.executions = 0
+        # Shared with copies made by ``with_options``: a mitigated run counts on the original.
+        self._executions = [0]
+
+    @property
+    def executions(self) -> int:
+        """How many times :meth:`run` was called (one job each on Runtime)."""
+        return self._executions[0]
 
     @property
     def device(self) -> Any | None:
@@ -71,7 +77,7 @@ class Executor(ABC):
                                  f"for this executor's device {self.device.name!r}")
         if self.needs_shots and shots is None:
             raise ValueError(f"the {self.name!r} execution needs shots")
-        self.executions += 1
+        self._executions[0] += 1
         return self._run(batches, shots)
 
     @abstractmethod

@@ -39,12 +39,14 @@ def logical_batch(head: PreparedHead) -> CircuitBatch:
         ((2,), False)
     """
     if head.family.name == _TEMPLATE_FAMILY:
-        from ..sim import qaoa_problem
+        from ..circuits import qaoa_angles
+        from ..sim import QaoaProblem
 
         opts = head.options
-        problem = qaoa_problem(head.scores, opts.get("reps", 2), opts.get("gammas"),
-                               opts.get("betas"), temperature=head.temperature,
-                               mask=head.key_mask)
+        gammas, betas = qaoa_angles(head.rows.sigma, opts.get("reps", 2), opts.get("gammas"),
+                                    opts.get("betas"))
+        problem = QaoaProblem(head.scores, head.key_mask, np.asarray(gammas, dtype=float),
+                              np.asarray(betas, dtype=float), head.temperature)
         return CircuitBatch(lambda: head.circuits, head.num_qubits, problem=problem,
                             label=head.family.name, num_rows=head.num_queries)
     return CircuitBatch(tuple(head.circuits), head.num_qubits, label=head.family.name)

@@ -100,7 +100,7 @@ class LocalSampler(Executor):
 
 
 def _max_active(circuits) -> int:
-    from ..sim.compact import active_qubits
+    from ..passes.idle_qubits import active_qubits
 
     return max(len(active_qubits(qc)) for qc in circuits)
 
@@ -112,7 +112,7 @@ def _aer_counts(circuits, shots: int, num_outcomes: int, device, noise_model, rn
     from qiskit_aer.noise import NoiseModel
 
     from ..noise.device import device_noise_model
-    from ..sim.compact import compact_circuit
+    from ..passes.idle_qubits import compact_circuit
 
     out = np.zeros((len(circuits), num_outcomes), dtype=np.int64)
     groups: dict[tuple, list[int]] = {}

@@ -92,7 +92,12 @@ class RuntimeExecutor(Executor):
         self.confirm = confirm
         self.seed = seed
         self.submitter = submitter
-        self.last_preview = None
+        self._state = {"last_preview": None}  # shared with with_options copies
+
+    @property
+    def last_preview(self):
+        """The :class:`~qiskit_qattn.runtime.CostPreview` of the latest execution (or ``None``)."""
+        return self._state["last_preview"]
 
     @property
     def device(self):
@@ -110,7 +115,6 @@ class RuntimeExecutor(Executor):
     def with_options(self, options: dict) -> RuntimeExecutor:
         twin = copy.copy(self)
         twin.options = copy.deepcopy(options)
-        twin.executions = 0
         return twin
 
     def describe(self) -> dict[str, Any]:
@@ -126,8 +130,19 @@ class RuntimeExecutor(Executor):
             return self.submitter
         return RuntimeSubmitter(self.mode, self.options, seed=self.seed)
 
-    def _run(self, batches: list[CircuitBatch], shots: int | None) -> list[Outcomes]:
-        from ..runtime import PackedTask, ResumableRunner, SubmissionDeclined, cost_preview
+    def pack(self, batches: list[CircuitBatch], shots: int) -> tuple[Any, list[slice]]:
+        """The :class:`~qiskit_qattn.runtime.PackedTask` of one execution and each batch's PUBs.
+
+        Example:
+            >>> from qiskit import QuantumCircuit, ClassicalRegister
+            >>> qc = QuantumCircuit(1); qc.add_register(ClassicalRegister(1, "meas"))
+            >>> _ = qc.measure(0, 0)
+            >>> task, slices = RuntimeExecutor("fake_manila").pack(
+            ...     [CircuitBatch([qc, qc], 1, measured=True)], 100)
+            >>> len(task.pubs), slices
+            (2, [slice(0, 2, None)])
+        """
+        from ..runtime import PackedTask
 
         precision = self.precision if self.precision is not None else 1.0 / np.sqrt(shots)
         pubs, slices = [], []
@@ -142,8 +157,14 @@ class RuntimeExecutor(Executor):
             precision=float(precision) if self.primitive == "estimator" else None,
             device=self._device.name, label=label,
         )
+        return task, slices
+
+    def _run(self, batches: list[CircuitBatch], shots: int | None) -> list[Outcomes]:
+        from ..runtime import ResumableRunner, SubmissionDeclined, cost_preview
+
+        task, slices = self.pack(batches, shots)
         preview = cost_preview(task, self._device)
-        self.last_preview = preview
+        self._state["last_preview"] = preview
         if self.confirm is not None and not self.confirm(preview):
             raise SubmissionDeclined(f"submission declined after cost preview: "
                                      f"{preview.summary()}")

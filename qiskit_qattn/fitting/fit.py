@@ -1,11 +1,11 @@
 """Fit reusable family schedules on real attention rows (torch, exact and batched).
 
 A *schedule* here is a small weight array per (family, key qubits ``m``, depth ``p``, options)
-that maps simple statistics of a row (:data:`qiskit_qattn.circuits.rows.FEATURES`: spread ``log σ``, top gap,
-range, entropy; the temperature enters through ``σ`` of ``s/τ``) to the family's angles. It is
-fitted once, by gradient ascent of the mean state fidelity ``|<sqrt(softmax)|ψ>|²`` over a corpus
-of real MiniLM score rows, on the exact differentiable simulator
-(:mod:`.torch_states` on :mod:`qiskit_qattn.sim.torch_layers`), and is then applied to
+that maps simple statistics of a row (:data:`qiskit_qattn.circuits.rows.FEATURES`: spread
+``log σ``, top gap, range, entropy; the temperature enters through ``σ`` of ``s/τ``) to the
+family's angles. It is fitted once, by gradient ascent of the mean state fidelity
+``|<sqrt(softmax)|ψ>|²`` over a corpus of real MiniLM score rows, on the exact differentiable
+simulator (:mod:`.torch_states` on :mod:`qiskit_qattn.sim.torch_layers`), and is then applied to
 unseen rows with no optimisation. ``benchmarks/fit_family_schedules.py`` runs the fits and
 writes ``qiskit_qattn/data/family_schedules.json``.
 
@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..circuits.families.born_machine import initial_weights
+from ..circuits.families.warm_start import warm_start_probabilities
+from ..circuits.rows import FEATURES, ScoreRows, prepare_rows, to_key_order
+from ..circuits.schedules import default_schedule
 from ..data.minilm import capture_heads
 from . import torch_states as ts
-from ..circuits.families.born_machine import initial_weights
-from ..circuits.rows import FEATURES, ScoreRows, prepare_rows, to_key_order
-from ..circuits.families.warm_start import warm_start_probabilities
-from ..circuits.schedules import default_schedule
 
 FAMILIES = ("ma_qaoa", "warm_start", "amplification", "born_machine")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..sim import torch_layers as tl
 from ..circuits.families.born_machine import mapped_angles, qubit_features
 from ..circuits.families.ma_qaoa import walsh_order_diagonals
-from ..circuits.rows import ScoreRows, marginal_angles
 from ..circuits.families.warm_start import warm_start_probabilities
+from ..circuits.rows import ScoreRows, marginal_angles
+from ..sim import torch_layers as tl
 
 FAMILIES = ("ma_qaoa", "warm_start", "amplification", "born_machine")
 

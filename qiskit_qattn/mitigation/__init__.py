@@ -17,9 +17,9 @@ The one-call entry point is ``estimate_attention(..., mitigation="zne+rem")``.
 
 from .config import TECHNIQUES, MitigationConfig
 from .dd import DD_SEQUENCES, apply_dynamical_decoupling, dd_pass_manager, schedule_idle
+from .executor import MitigatedExecutor, MitigatedOutcomes
 from .extrapolation import EXTRAPOLATIONS, Extrapolated, extrapolate, mitiq_available
 from .folding import FOLD_METHODS, check_foldable, check_scale_factors, fold_circuit, fold_circuits
-from .executor import MitigatedExecutor, MitigatedOutcomes
 from .readout import (
     READOUT_METHODS,
     ReadoutCalibration,

@@ -11,7 +11,6 @@ result (``numpy``'s multinomial) has the same distribution as Aer's own sampling
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit

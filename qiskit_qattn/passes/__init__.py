@@ -28,6 +28,8 @@ _LAZY = {
     "deroute": ".deroute",
     "estimated_success_probability": ".noise_aware_layout",
     "recover_phase_blocks": ".phase_block_recovery",
+    "active_qubits": ".idle_qubits",
+    "compact_circuit": ".idle_qubits",
     "equivalent_on_device": ".verify",
     "state_fidelity_on_device": ".verify",
     "PathStatePreparationSynthesis": ".synthesis.state_preparation",

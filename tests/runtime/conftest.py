@@ -16,7 +16,9 @@ import pytest
 from qiskit.primitives import StatevectorSampler
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from qiskit_qattn.runtime import RuntimeSubmitter, pack_head
+from qiskit_qattn.circuits import prepare_head
+from qiskit_qattn.execution import RuntimeExecutor, compiled_batch
+from qiskit_qattn.runtime import RuntimeSubmitter
 
 
 class SimulatedCrash(BaseException):  # noqa: N818 - it models a process dying, not an error
@@ -132,6 +134,28 @@ def manila():
     return FakeManilaV2()
 
 
+class PackedHead:
+    """One head packed the way the Runtime executor packs it: ``task`` and its decoders."""
+
+    def __init__(self, Q, K, V, *, device, family="qaoa", primitive="sampler", shots=4096,
+                 precision=None, label=""):
+        head = prepare_head(Q, K, V, family=family)
+        self.executor = RuntimeExecutor(device, primitive=primitive, precision=precision)
+        self.batch = compiled_batch(head, device, measure=primitive == "sampler",
+                                    observables=primitive == "estimator")
+        self.batch.label = label
+        self.shots = shots
+        self.task, _ = self.executor.pack([self.batch], shots)
+
+    def counts(self, result):
+        """Counts ``[1, n_q, 2**m]`` of a sampler result."""
+        return self.executor._decode(self.batch, list(result), self.shots, {}).counts[None]
+
+
+def pack_head(Q, K, V, **kwargs):
+    return PackedHead(Q, K, V, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def small_heads(manila):
     """Three different packed QAOA heads (2 queries x 4 keys) compiled for FakeManilaV2."""
@@ -139,7 +163,7 @@ def small_heads(manila):
     heads = []
     for i in range(3):
         q, k, v = rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 2))
-        heads.append(pack_head(q, k, v, backend=manila, shots=512, label=f"head{i}"))
+        heads.append(pack_head(q, k, v, device=manila, shots=512, label=f"head{i}"))
     return heads
 
 
@@ -174,4 +198,4 @@ def faults():
 
     return types.SimpleNamespace(FakeJobService=FakeJobService, FlakySubmitter=FlakySubmitter,
                                  SimulatedCrash=SimulatedCrash, StuckJob=StuckJob,
-                                 ErrorJob=ErrorJob)
+                                 ErrorJob=ErrorJob, pack_head=pack_head)

@@ -24,10 +24,10 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import DiagonalGate, MCPhaseGate, PauliEvolutionGate
 
+from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from ..schedules import family_schedule
 from ._angles import angle_array, check_reps, is_numeric, to_json
 from .ma_qaoa import _order_hamiltonian, resolve_max_order, walsh_order_diagonals
-from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 
 FAMILY = "amplification"
 INITIAL_STATES = ("uniform", "warm")

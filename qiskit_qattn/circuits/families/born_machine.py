@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
+from ..rows import FEATURES, ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from ..schedules import family_schedule, qubit_map
 from ._angles import angle_array, check_reps, to_json
-from ..rows import FEATURES, ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from .warm_start import conditional_angles
 
 FAMILY = "born_machine"

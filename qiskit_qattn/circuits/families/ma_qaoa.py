@@ -31,9 +31,9 @@ from ...encoding import (
     walsh_coefficients,
     walsh_order,
 )
+from ..rows import ScoreRows, circuit_metadata, prepare_row
 from ..schedules import family_schedule, qubit_map
 from ._angles import angle_array, check_reps, is_numeric, to_json
-from ..rows import ScoreRows, circuit_metadata, prepare_row
 
 FAMILY = "ma_qaoa"
 PHASE_SEPARATORS = ("auto", "walsh", "diagonal")

@@ -73,7 +73,9 @@ def _angles(values: Any, reps: int, name: str, num_rows: int) -> np.ndarray:
         try:
             f = float(v)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be finite real numbers or Parameters; got {v!r}") from None
+            raise ValueError(
+                f"{name} must be finite real numbers or Parameters; got {v!r}"
+            ) from None
         if not np.isfinite(f):
             raise ValueError(f"{name} must be finite real numbers or Parameters; got {v!r}")
         out[idx] = f

@@ -25,6 +25,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import PauliEvolutionGate, UCRYGate
 
+from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from ..schedules import family_schedule
 from ._angles import angle_array, check_reps, to_json
 from .ma_qaoa import (
@@ -34,7 +35,6 @@ from .ma_qaoa import (
     split_parameters,
     walsh_order_diagonals,
 )
-from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 
 FAMILY = "warm_start"
 

@@ -68,7 +68,7 @@ def test_measured_circuit_keeps_its_counts(torino, rng):
     measured = qc.copy()
     measured.measure_all()
     out = transpile(measured, torino, optimization_level=3, optimization_method="qattn")
-    from qiskit_qattn.sim.compact import compact_circuit
+    from qiskit_qattn.passes.idle_qubits import compact_circuit
 
     small, _ = compact_circuit(out)
     probs = Statevector(small.remove_final_measurements(inplace=False))

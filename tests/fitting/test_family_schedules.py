@@ -7,11 +7,12 @@ from qiskit_qattn.circuits import default_schedule, qaoa_attention
 from qiskit_qattn.circuits.families import (
     amplification_attention,
     born_machine_attention,
-    key_probabilities,
     ma_qaoa_attention,
     warm_start_attention,
 )
-from qiskit_qattn.circuits.fitting import (
+from qiskit_qattn.circuits.rows import to_key_order
+from qiskit_qattn.circuits.schedules import family_schedule, family_schedule_table
+from qiskit_qattn.fitting.fit import (
     FamilyConfig,
     family_states,
     fidelities,
@@ -21,7 +22,6 @@ from qiskit_qattn.circuits.fitting import (
     shots_for_error,
     stored_weights,
 )
-from qiskit_qattn.circuits.schedules import family_schedule, family_schedule_table
 from qiskit_qattn.sim import torch_layers as tl
 
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")
@@ -53,9 +53,9 @@ def _textbook_fidelity(rows, reps):
 def test_stored_schedule_reproduces_recorded_heldout_fidelity(held, m, family, options):
     for reps in (1, 2):
         config = FamilyConfig(family, reps, options)
-        entry = family_schedule(family, m, reps, **config.schedule_options(m))
+        entry = family_schedule(family, m, reps, **config.schedule_options(m)).record
         rows = held[m].prepared(config.key_order)
-        f = fidelities(family_states(config, rows, entry["weights"]), rows)
+        f = fidelities(family_states(config, rows, np.asarray(entry["weights"])), rows)
         assert len(f) == entry["heldout"]["rows"]
         assert f.mean() == pytest.approx(entry["heldout"]["mean_fidelity"], abs=2e-3)
         assert np.percentile(f, 10) == pytest.approx(entry["heldout"]["p10_fidelity"], abs=5e-3)
@@ -118,9 +118,14 @@ def test_builders_apply_the_stored_schedule(held, family, build):
         assert f_qiskit == pytest.approx(f_torch, abs=1e-7)  # gate synthesis rounding ~1e-9
 
 
-def test_missing_schedule_is_a_clear_error():
-    with pytest.raises(KeyError, match="no stored schedule"):
-        family_schedule("ma_qaoa", 12, 9, key_order="identity", max_order=12)
+def test_missing_schedule_is_a_clear_value_error():
+    with pytest.raises(ValueError, match=r"stored schedules for depths \[1, 2, 3, 4\]"):
+        family_schedule("ma_qaoa", 12, 9, flexible=("max_order",), key_order="identity",
+                        max_order=12)
+    with pytest.raises(ValueError, match="no stored schedule for options"):
+        family_schedule("born_machine", 4, 2, key_order="identity")
+    with pytest.raises(KeyError, match="nearest stored"):
+        stored_weights(FamilyConfig("born_machine", 2, {"key_order": "sorted"}), 10)
     assert family_schedule_table()["features"][0] == "bias"
 
 
@@ -143,7 +148,7 @@ def test_output_error_and_shots(held):
     rng = np.random.default_rng(0)
     r = int(np.argmax(shots))
     v = corpus.values[corpus.head[r]]
-    p_keys = key_probabilities(rows.probs[r], rows.order[r], 8)
+    p_keys = to_key_order(rows.probs[r], rows.order[r], 8)
     o_ref = p_keys @ v
     errs = []
     for _ in range(400):
@@ -162,8 +167,8 @@ def test_stored_table_is_complete_and_consistent():
         for family, options in CONFIGS:
             for reps in range(1, 5):
                 config = FamilyConfig(family, reps, options)
-                entry = family_schedule(family, m, reps, **config.schedule_options(m))
-                assert entry["weights"].shape == config.weight_shape(m)
+                entry = family_schedule(family, m, reps, **config.schedule_options(m)).record
+                assert np.asarray(entry["weights"]).shape == config.weight_shape(m)
                 assert 0 < entry["heldout"]["p10_fidelity"] <= entry["heldout"]["mean_fidelity"]
                 assert entry["heldout"]["mean_fidelity"] <= 1
     assert len(entries) == 8 * 6 * 4
