@@ -429,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print rows as JSON")
     bench.add_argument("--results-md", default=None, help="also write the table to this file")
     bench.set_defaults(func=_bench)
+    __import__("qiskit_qattn.cli_resources", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 
