@@ -107,13 +107,19 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     device = None if str(args.device).lower() == "none" else args.device
     q, k, v, scale, source = _head(args)
-    report = resource_report(
-        q, k, v, args.family, device=device, source=source, precision=args.precision,
-        target_error=args.target_error, error_budget=args.error_budget,
-        seeds=tuple(range(args.seeds)), physical=not args.no_physical,
-        surface_code=not args.no_surface_code, device_noise=not args.no_device_noise,
-        surface_shots=args.surface_shots, scale=scale, seed=args.seed,
-    )
+    try:
+        report = resource_report(
+            q, k, v, args.family, device=device, source=source, precision=args.precision,
+            target_error=args.target_error, error_budget=args.error_budget,
+            seeds=tuple(range(args.seeds)), physical=not args.no_physical,
+            surface_code=not args.no_surface_code, device_noise=not args.no_device_noise,
+            surface_shots=args.surface_shots, scale=scale, seed=args.seed,
+        )
+    except ImportError as exc:  # the optional extra is missing: say how to get it
+        raise RuntimeError(
+            f"{exc}; install the extra with pip install 'qiskit-qattn[resources]' (QDK, stim, "
+            "sinter, PyMatching) or skip those tables with --no-physical / --no-surface-code"
+        ) from exc
     if args.json:
         print(json.dumps(jsonable(report.as_dict()), indent=2, allow_nan=False))
     else:

@@ -182,13 +182,19 @@ def estimate_output(Q: Any, K: Any, V: Any, family: str, *, device: Any | None =
     )
 
 
+#: Keys one MiniLM window holds (512 tokens minus [CLS] and [SEP]).
+MAX_WINDOW_KEYS = 510
+
+
 def minilm_head(num_keys: int, *, num_queries: int = 4, value_columns: int = 4,
                 layer: int = 2, head: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                          float, str]:
     """``(Q, K, V, scale, description)`` of a real MiniLM head over consecutive real words.
 
     Token 0 ([CLS]) is skipped; keys are the next ``num_keys`` tokens of real English text,
-    queries the first ``num_queries`` of them, values the first ``value_columns`` columns.
+    queries the first ``num_queries`` of them, values the first ``value_columns`` columns. More
+    than 510 keys come from consecutive, disjoint 512-token windows of the text, each run
+    through the model on its own (MiniLM's context is 512 tokens); the description says so.
 
     Example:
         >>> Q, K, V, scale, what = minilm_head(8, num_queries=2)  # doctest: +SKIP
@@ -197,11 +203,28 @@ def minilm_head(num_keys: int, *, num_queries: int = 4, value_columns: int = 4,
     """
     from ..data import capture_heads
 
-    heads = capture_heads(num_keys + 2)
-    q, k, v = heads.head(layer, head)
-    keys = slice(1, num_keys + 1)
-    return (q[keys][:num_queries], k[keys], v[keys][:, :value_columns], heads.scale,
-            f"MiniLM layer {layer} head {head}, {num_keys} keys of real text")
+    if num_keys < 1:
+        raise ValueError(f"num_keys must be >= 1; got {num_keys}")
+    windows = -(-num_keys // MAX_WINDOW_KEYS)
+    parts_q, parts_k, parts_v = [], [], []
+    left = num_keys
+    scale = None
+    for w in range(windows):
+        take = min(left, MAX_WINDOW_KEYS)
+        # A window of T tokens reads at most 8 T + 200 characters: disjoint windows.
+        heads = capture_heads(take + 2, offset_chars=w * (8 * (MAX_WINDOW_KEYS + 2) + 200))
+        q, k, v = heads.head(layer, head)
+        keys = slice(1, take + 1)
+        parts_q.append(q[keys])
+        parts_k.append(k[keys])
+        parts_v.append(v[keys][:, :value_columns])
+        scale = heads.scale
+        left -= take
+    what = f"MiniLM layer {layer} head {head}, {num_keys} keys of real text"
+    if windows > 1:
+        what += f" ({windows} consecutive 512-token windows)"
+    return (np.concatenate(parts_q)[:num_queries], np.concatenate(parts_k),
+            np.concatenate(parts_v), float(scale), what)
 
 
 def classical_sampler(Q: Any, K: Any, V: Any, *, scale: float | None = None, seed: int = 0,
