@@ -29,7 +29,9 @@ def _fmt(value: Any, digits: int = 3) -> str:
         return "inf"
     if math.isnan(value):
         return "-"
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+    if 1e3 <= abs(value) < 1e9:
+        return f"{value:,.0f}"
+    if value != 0 and (abs(value) >= 1e9 or abs(value) < 1e-3):
         return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}g}"
 
@@ -110,7 +112,9 @@ class ResourceReport:
              f"gridsynth at {lg.precision:g} per rotation"],
             ["T-depth", _fmt(ct["t_depth"]), ""],
             ["synthesis error bound", _fmt(ct["synthesis_error_bound"]),
-             "rotations x precision"],
+             "rotations x precision" + (
+                 f"; above 0.01: try --precision {0.01 / max(cmax['rotations'], 1):.0e}"
+                 if ct["synthesis_error_bound"] > 0.01 else "")],
         ]
         out.append(("Logical resources (per query circuit, mean over queries)",
                     ["quantity", "value", "note"], rows))
@@ -247,7 +251,9 @@ def resource_report(Q: Any, K: Any, V: Any, family: str, *, device: Any | None =
     summary = None
     assumptions = [
         f"head: {source}; output error = ||Ô - O||_F / ||O||_F against exact softmax attention",
-        "QPU time = shots x (compiled duration + 250 us repetition delay)",
+        "QPU time = shots x (compiled duration + 250 us repetition delay)" if device is not None
+        else "QPU time = shots x 250 us repetition delay (no device: circuit duration not "
+        "counted)",
     ]
     if surface_code and device is not None:
         summary = _surface_summary(device, estimates, surface_shots, seed)

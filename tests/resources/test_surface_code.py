@@ -108,3 +108,12 @@ def test_bad_noise():
         memory_experiment(3, CircuitNoise.uniform(0.001), shots=0)
     with pytest.raises(ValueError, match="two distances"):
         fit_distance_scaling([memory_experiment(3, CircuitNoise.uniform(0.0), shots=10)])
+
+
+@pytest.mark.slow
+def test_threshold_is_near_one_percent_under_circuit_level_depolarizing_noise():
+    ps = (0.006, 0.009, 0.012, 0.015)
+    e3 = [memory_experiment(3, CircuitNoise.uniform(p), shots=8000, seed=1).per_round for p in ps]
+    e5 = [memory_experiment(5, CircuitNoise.uniform(p), shots=8000, seed=2).per_round for p in ps]
+    crossing = threshold_crossing(ps, e3, e5)
+    assert crossing is not None and 0.008 < crossing < 0.015
