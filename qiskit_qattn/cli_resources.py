@@ -27,14 +27,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         >>> parser.parse_args(["resources", "--keys", "8"]).keys
         8
     """
-    from .circuits.attention_circuits import METHODS
-
     p = subparsers.add_parser(
         "resources", help="hardware readiness of one head: logical, shots, QDK physical, "
         "surface code", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--family", choices=METHODS, default="softmax_state",
-                   help="circuit family (default softmax_state)")
+    # Checked when the command runs (resources._pipeline.check_family), so that building the
+    # parser imports nothing heavy.
+    p.add_argument("--family", default="softmax_state",
+                   help="circuit family: softmax_state (default), qaoa, ma_qaoa, warm_start, "
+                   "amplification or born_machine")
     p.add_argument("--keys", type=int, default=8, help="keys n >= 2 (default 8)")
     p.add_argument("--queries", type=int, default=4, help="query circuits (default 4)")
     p.add_argument("--value-columns", type=int, default=4, help="value columns d_v (default 4)")
@@ -66,9 +67,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from .resources import check_num_keys, check_precision
+    from .resources import _pipeline, check_num_keys, check_precision
     from .resources.shots import check_target_error
 
+    _pipeline.check_family(args.family)
     check_num_keys(args.keys, "--keys")
     check_precision(args.precision)
     check_target_error(args.target_error)
