@@ -5,7 +5,8 @@ attention head for a device and writes a report and the compiled circuits; ``qat
 a head's attention on a fake device (local testing mode) or IBM hardware through Runtime, with a
 cost preview and a resumable job store; ``qattn bench`` sweeps head sizes and families and reports
 circuit cost and accuracy; ``qattn resources`` estimates what a head needs from hardware
-(logical and fault-tolerant resources, shots, noise thresholds). Every command takes ``--json`` for scripts.
+(logical and fault-tolerant resources, shots, noise thresholds). Every command takes ``--json``
+for scripts.
 """
 
 from __future__ import annotations
