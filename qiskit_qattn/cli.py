@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .cli_jobs import add_parser as add_jobs_parser
+
 EXIT_USAGE = 2
 
 
@@ -429,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print rows as JSON")
     bench.add_argument("--results-md", default=None, help="also write the table to this file")
     bench.set_defaults(func=_bench)
+    add_jobs_parser(sub)  # qattn jobs list|show|cancel|forget (cli_jobs.py)
     return parser
 
 

@@ -1,15 +1,21 @@
-"""Fault-injection doubles for the Runtime job layer.
+"""Fault-injection doubles for the Runtime job layer; real child processes for the store tests.
 
 ``FakeJobService`` plays IBM's job service: it remembers every job that reached it, by id and by
 tag, so jobs can be retrieved and found after a "crash" of the client. ``FlakySubmitter`` wraps a
 real submitter (Qiskit's reference ``StatevectorSampler`` or Runtime's local testing mode) and
 injects failures: refused submissions, jobs that end in ERROR, jobs stuck in the queue, and a
 client crash right after the service accepted a job but before the client could save its id.
+
+``mp`` gives a forkserver multiprocessing context and ``multiproc_helpers`` (a job service kept on
+disk, so jobs outlive the process that submitted them, and the child-process workers).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +181,18 @@ def faults():
     return types.SimpleNamespace(FakeJobService=FakeJobService, FlakySubmitter=FlakySubmitter,
                                  SimulatedCrash=SimulatedCrash, StuckJob=StuckJob,
                                  ErrorJob=ErrorJob)
+
+
+@pytest.fixture(scope="session")
+def mp():
+    """Forkserver context (Qiskit imported once in its server) and the child-process helpers."""
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)  # the children import multiproc_helpers by name
+    import multiproc_helpers
+
+    ctx = multiprocessing.get_context("forkserver")
+    # Python 3.11's forkserver ignores sys.path, so it preloads installed modules only.
+    ctx.set_forkserver_preload(["qiskit_ibm_runtime.fake_provider", "qiskit.primitives",
+                                "qiskit_qattn.runtime"])
+    return ctx, multiproc_helpers
