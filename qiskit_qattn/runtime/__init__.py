@@ -10,10 +10,13 @@ Pieces: :func:`resolve_backend` (fake name, ``ibm_<name>`` via the saved account
 ``BackendV2``); :func:`pack_head` (a whole head as the PUBs of one job, parameters broadcast,
 observables laid out on the physical qubits); :func:`cost_preview`; :class:`JobStore` and
 :class:`ResumableRunner` (finished jobs fetched, pending waited on, failures retried with
-backoff, orphaned submissions adopted by tag). No credential is ever taken, logged or stored.
+backoff, orphaned submissions adopted by tag; a task is claimed before it is submitted, so several
+processes sharing a store submit it once). The store also serves non-Runtime units of work
+(:meth:`JobStore.claim`, :meth:`JobStore.run_once`). No credential is ever taken, logged or stored.
 """
 
 from .backends import fake_backend_names, resolve_backend
+from .claims import Claim, ClaimLostError, TaskCancelledError
 from .cost import CostPreview, cost_preview
 from .head import SubmissionDeclined, run_head
 from .jobs import (
@@ -28,9 +31,11 @@ from .modes import describe_mode, ibm_account_available, is_local_mode, mode_bac
 from .pubs import HeadJob, PackedTask, pack_head, qaoa_parameter_values, qaoa_template
 from .sampler import run_runtime_sampler
 from .secrets import redact
-from .store import JobStore
+from .store import JobStore, UnitFailedError
 
 __all__ = [
+    "Claim",
+    "ClaimLostError",
     "CostPreview",
     "HeadJob",
     "JobFailedError",
@@ -42,6 +47,8 @@ __all__ = [
     "RetryPolicy",
     "RuntimeSubmitter",
     "SubmissionDeclined",
+    "TaskCancelledError",
+    "UnitFailedError",
     "cost_preview",
     "describe_mode",
     "fake_backend_names",

@@ -17,6 +17,18 @@ import pytest
 from qiskit_qattn.runtime import JobStore, ResumableRunner, pack_head
 
 N = 8
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    """A failing test must not leave children behind (a hung holder, a waiter)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +45,7 @@ def _start(ctx, target, args_list, timeout=120):
              for i, args in enumerate(args_list)]
     for p in procs:
         p.start()
+        _STARTED.append(p)
     ready = [queue.get(timeout=timeout) for _ in procs]
     assert all(r["event"] == "ready" for r in ready)
     start.set()
@@ -229,6 +242,7 @@ def test_crash_inside_the_completing_transaction_keeps_previous_record(tmp_path,
     queue = ctx.Queue()
     proc = ctx.Process(target=helpers.crash_in_complete_worker, args=(tmp_path, "u1", queue))
     proc.start()
+    _STARTED.append(proc)
     assert queue.get(timeout=60) == "claimed"
     proc.join(timeout=60)
     assert proc.exitcode == helpers.CRASH_EXIT
