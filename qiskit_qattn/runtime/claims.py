@@ -15,6 +15,7 @@ machines only the lease counts, which assumes their clocks agree.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -161,7 +162,8 @@ class Claim:
         key: the task key.
         owner: this claim's unique id.
         fence: the claim counter at the time of claiming (bumped by every new claim).
-        record: the task record as last written or read under this claim.
+        record: the task record as last written or read under this claim (a copy: change it
+            and pass it to :meth:`update`).
         reclaimed: ``None``, or what was known of the previous holder whose claim was taken over
             (``{"holder": ..., "reason": "holder died" | "lease expired"}``).
         lease: seconds the claim stays valid without a heartbeat.
@@ -183,7 +185,7 @@ class Claim:
         self.key = key
         self.owner = owner
         self.fence = fence
-        self.record = record
+        self._set(record)
         self.reclaimed = reclaimed
         self._lost = threading.Event()
         self._cancelled = threading.Event()
@@ -196,6 +198,12 @@ class Claim:
 
     def __repr__(self) -> str:
         return f"Claim(key={self.key!r}, fence={self.fence}, released={self._released})"
+
+    def _set(self, stored: dict) -> dict:
+        """Remember ``stored`` as written; hand out a copy the caller may change freely."""
+        self.stored = stored  # what the store holds, as of this claim's last read or write
+        self.record = copy.deepcopy(stored)
+        return self.record
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -229,13 +237,11 @@ class Claim:
 
     def update(self, record: dict) -> dict:
         """Write ``record`` 's status, attempts and metadata; returns the stored record."""
-        self.record = self.store._fenced_write(self, record)
-        return self.record
+        return self._set(self.store._fenced_write(self, record))
 
     def refresh(self) -> dict:
         """Re-read the record (raises :class:`ClaimLostError` if the claim was taken over)."""
-        self.record = self.store._fenced_read(self)
-        return self.record
+        return self._set(self.store._fenced_read(self))
 
     def renew(self) -> None:
         """Extend the lease now (the heartbeat does this on its own)."""
@@ -256,8 +262,8 @@ class Claim:
         if (arrays is None) == (result is None):
             raise ValueError("pass exactly one of arrays= or result=")
         self._finish()
-        self.record = self.store._complete(self, arrays=arrays, metadata=metadata,
-                                           result=result, record=record)
+        self._set(self.store._complete(self, arrays=arrays, metadata=metadata, result=result,
+                                       record=record))
         self._released = True  # the same transaction released the claim
         return self.record
 

@@ -572,10 +572,10 @@ class JobStore:
     def _clean_for(claim: Claim, record: dict) -> tuple[dict, list[dict]]:
         """Scrubbed metadata and attempts of ``record``, reusing what the claim read as is."""
         meta = {k: v for k, v in record.items() if k not in RESERVED}
-        known_meta = {k: v for k, v in claim.record.items() if k not in RESERVED}
+        known_meta = {k: v for k, v in claim.stored.items() if k not in RESERVED}
         if meta != known_meta:
             meta = clean_meta(meta)
-        return meta, clean_attempts(record.get("attempts", []), claim.record.get("attempts", []))
+        return meta, clean_attempts(record.get("attempts", []), claim.stored.get("attempts", []))
 
     def _fenced_write(self, claim: Claim, record: dict) -> dict:
         status = check_status(record.get("status"))

@@ -268,3 +268,16 @@ def test_newer_schema_is_refused(tmp_path):
         conn.execute("UPDATE store_meta SET value = '99' WHERE name = 'schema_version'")
     with pytest.raises(RuntimeError, match="upgrade"):
         JobStore(tmp_path).keys()
+
+
+def test_error_texts_are_redacted_however_the_record_is_changed(tmp_path):
+    token = "s3cr3t" * 10
+    store = JobStore(tmp_path)
+    claim = store.claim("u", kind="runtime")
+    claim.record["attempts"].append({"n": 1, "status": "failed", "job_id": None,
+                                     "error": f"401: bad token {token}"})
+    claim.update(claim.record)  # changed in place, then written
+    assert token not in store.get("u")["attempts"][0]["error"]
+    claim.release()
+    text = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert token.encode() not in text
