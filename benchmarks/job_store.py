@@ -69,21 +69,44 @@ def _sampler_result():
     return StatevectorSampler(seed=1).run([(qc, values)], shots=4096).result()
 
 
+class _BareSqlite:
+    """The floor: a bare WAL database, one fsync'd transaction per row of the record's size."""
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
+
+    def commit(self, key: str, value: str) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("INSERT OR REPLACE INTO t VALUES (?, ?)", (key, value))
+        self.conn.execute("COMMIT")
+
+
 def single_process(directory: Path, reps: int) -> dict[str, list[float]]:
+    """Every operation once per round, so all of them meet the same disk and CPU conditions."""
     store = JobStore(directory / "single")
-    times: dict[str, list[float]] = {k: [] for k in
-                                     ("claim", "update", "release", "get", "complete", "json")}
-    # claim and release commit without fsync (a claim is void after a power cut anyway);
-    # update and complete are fsync'd, like the JSON-era write and the bare commit below.
+    bare = _BareSqlite(directory / "bare.sqlite3")
+    legacy = directory / "json-era"
+    legacy.mkdir()
+    names = ("claim", "update", "release", "get", "complete", "update_unit", "sqlite", "json")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    # claim and release commit without fsync (a claim is void after a power cut anyway); a
+    # Runtime task's update and complete are fsync'd, like the JSON-era write and the bare
+    # commit; a sweep unit's update is not (durability="auto", the default).
     result = _sampler_result()
     attempts = _record_attempts(3)
+    full = {"version": 1, "key": "k", "status": "submitted", "created": time.time(),
+            "updated": time.time(), "attempts": attempts, **META}
     for i in range(reps):
         key = f"k{i:06d}"
         t0 = time.perf_counter()
         claim = store.claim(key, META, kind="runtime")
         t1 = time.perf_counter()
-        record = dict(claim.record, status="submitted", attempts=attempts)
-        claim.update(record)
+        claim.update(dict(claim.record, status="submitted", attempts=attempts))
         t2 = time.perf_counter()
         claim.release()
         t3 = time.perf_counter()
@@ -93,51 +116,26 @@ def single_process(directory: Path, reps: int) -> dict[str, list[float]]:
         times["update"].append(t2 - t1)
         times["release"].append(t3 - t2)
         times["get"].append(t4 - t3)
-        if i < max(20, reps // 10):
+        if i % 10 == 0:
             claim = store.claim(key, kind="runtime")
             t5 = time.perf_counter()
             claim.complete(result=result, record=dict(claim.record, status="done"))
             times["complete"].append(time.perf_counter() - t5)
-    times["sqlite"] = _bare_sqlite_commits(directory / "bare.sqlite3", reps)
-    normal = JobStore(directory / "normal", durability="normal")
-    times["update_normal"] = []
-    for i in range(reps):
-        claim = normal.claim(f"k{i:06d}", META, kind="runtime")
-        t0 = time.perf_counter()
-        claim.update(dict(claim.record, status="submitted", attempts=attempts))
-        times["update_normal"].append(time.perf_counter() - t0)
+        claim = store.claim(f"u{i:06d}", {"family": "qaoa", "reps": 2})
+        t6 = time.perf_counter()
+        claim.update(dict(claim.record, attempts=attempts[:1]))
+        times["update_unit"].append(time.perf_counter() - t6)
         claim.release()
-    legacy = directory / "json-era"
-    legacy.mkdir()
-    full = {"version": 1, "key": "k", "status": "submitted", "created": time.time(),
-            "updated": time.time(), "attempts": attempts, **META}
-    for i in range(reps):
-        full["key"] = f"k{i:06d}"
-        t0 = time.perf_counter()
-        _json_era_write(legacy / f"{full['key']}.json",
-                        json.dumps(full, indent=1, sort_keys=True).encode())
-        times["json"].append(time.perf_counter() - t0)
+        text = json.dumps(full, sort_keys=True)
+        t7 = time.perf_counter()
+        bare.commit(key, text)
+        times["sqlite"].append(time.perf_counter() - t7)
+        full["key"] = key
+        data = json.dumps(full, indent=1, sort_keys=True).encode()
+        t8 = time.perf_counter()
+        _json_era_write(legacy / f"{key}.json", data)
+        times["json"].append(time.perf_counter() - t8)
     return times
-
-
-def _bare_sqlite_commits(path: Path, reps: int) -> list[float]:
-    """The floor: one-row UPDATE transactions on a bare WAL database, fsync'd at commit."""
-    import sqlite3
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
-    conn.execute("INSERT INTO t VALUES ('k', '')")
-    out = []
-    for i in range(reps):
-        t0 = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE t SET v = ? WHERE k = 'k'", (str(i) * 100,))
-        conn.execute("COMMIT")
-        out.append(time.perf_counter() - t0)
-    conn.close()
-    return out
 
 
 def _json_era_write(path: Path, data: bytes) -> None:
@@ -153,7 +151,8 @@ def _json_era_write(path: Path, data: bytes) -> None:
 def _contender(directory, worker, reps, ready, start, results, finish) -> None:
     store = JobStore(directory)
     attempts = _record_attempts(2)
-    out: dict[str, list[float]] = {"claim": [], "update": [], "release": [], "race": []}
+    out: dict[str, list[float]] = {"claim": [], "update": [], "release": [], "race": [],
+                                   "unit": []}
     won = 0
     ready.put(worker)
     start.wait()
@@ -169,6 +168,11 @@ def _contender(directory, worker, reps, ready, start, results, finish) -> None:
         out["claim"].append(t1 - t0)
         out["update"].append(t2 - t1)
         out["release"].append(t3 - t2)
+        unit = store.claim(f"u{worker}-{i:05d}", {"family": "qaoa"})
+        t5 = time.perf_counter()
+        unit.update(dict(unit.record, attempts=attempts[:1]))
+        out["unit"].append(time.perf_counter() - t5)
+        unit.release()
         # Every process also tries to claim the same shared key: exactly one may win it.
         t4 = time.perf_counter()
         shared = store.claim(f"shared-{i:05d}", META, kind="runtime")
@@ -196,12 +200,13 @@ def contended(directory: Path, processes: int,
     finish.set()
     for p in procs:
         p.join()
-    merged: dict[str, list[float]] = {"claim": [], "update": [], "release": [], "race": []}
+    merged: dict[str, list[float]] = {"claim": [], "update": [], "release": [], "race": [],
+                                      "unit": []}
     for part, _ in parts:
         for name, values in part.items():
             merged[name] += values
     winners = sum(won for _, won in parts)
-    return merged, processes * reps * 4 / wall, winners
+    return merged, processes * reps * 6 / wall, winners
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,56 +221,58 @@ def main(argv: list[str] | None = None) -> int:
         store = JobStore(directory / "single")
         fs, journal = store.filesystem, store.journal_mode
         single = single_process(directory, args.reps)
-        rows = []
-        labels = {"claim": "claim (new task)", "update": "update (fenced, 3 attempts)",
+        rows, med = [], {}
+        labels = {"claim": "claim (new task)",
+                  "update_unit": "update of a sweep unit (not fsync'd)",
+                  "update": "update of a Runtime task (fenced, 3 attempts, fsync'd)",
                   "release": "release", "get": "get (read)",
-                  "complete": "complete: result (16 x 4096 shots) + done",
-                  "update_normal": 'update, durability="normal" (no fsync)',
-                  "json": "peer: JSON-era record write (tmp + fsync + rename)",
-                  "sqlite": "floor: bare SQLite one-row commit (WAL, fsync)"}
+                  "complete": "complete: result (16 x 4096 shots) + done (fsync'd)",
+                  "sqlite": "floor: bare SQLite commit of a row that size (WAL, fsync)",
+                  "json": "peer: JSON-era record write (tmp + fsync + rename)"}
         for name, label in labels.items():
-            med, p95 = _ms(single[name])
-            rows.append(["1", label, f"{med:.2f}", f"{p95:.2f}", len(single[name])])
-        ratio = statistics.median(single["json"]) / statistics.median(single["update"])
-        throughput = {}
-        races = {}
+            med[1, name], p95 = _ms(single[name])
+            rows.append(["1", label, f"{med[1, name]:.2f}", f"{p95:.2f}", len(single[name])])
+        throughput, races = {}, {}
         for processes in (4, 8):
             reps = max(50, args.reps // 4)
             times, ops, winners = contended(directory, processes, reps)
             throughput[processes] = ops
             races[processes] = (winners, reps)
-            for name in ("claim", "update", "release", "race"):
-                med, p95 = _ms(times[name])
-                label = ("claim of a key all processes race for" if name == "race"
-                         else name)
-                rows.append([str(processes), label, f"{med:.2f}", f"{p95:.2f}",
+            for name, label in (("claim", "claim"), ("unit", "update of a sweep unit"),
+                                ("update", "update of a Runtime task (fsync'd)"),
+                                ("release", "release"),
+                                ("race", "claim of a key all processes race for")):
+                med[processes, name], p95 = _ms(times[name])
+                rows.append([str(processes), label, f"{med[processes, name]:.2f}", f"{p95:.2f}",
                              len(times[name])])
-    headers = ["processes", "operation", "median ms", "p95 ms", "samples"]
-    table = markdown_table(headers, rows)
-    print(table)
-    claim_med = float(rows[0][2])
-    update_med = float(rows[1][2])
-    floor_med = statistics.median(single["sqlite"]) * 1e3
-    worst = max(float(r[2]) for r in rows if r[1] in ("claim", "update"))
     for processes, (winners, keys) in races.items():
         if winners != keys:
             raise SystemExit(f"{processes} processes: {winners} claims granted for {keys} keys")
+    table = markdown_table(["processes", "operation", "median ms", "p95 ms", "samples"], rows)
+    print(table)
+    cheap = max(med[k] for k in med if k[1] in ("claim", "update_unit", "unit", "race"))
+    runtime = [med[1, "update"], med[4, "update"], med[8, "update"]]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     body = (
         "## Job store: claim / update cost (issue 22)\n\n"
         f"Command: `python benchmarks/job_store.py --reps {args.reps}` "
         f"({time.perf_counter() - started:.0f} s; store on {fs or 'unknown fs'}, journal "
-        f"{journal}; updates and results are fsync'd at commit, claims and releases are not; "
-        f"1-minute load average {load:.1f} on the shared 2-core machine, so the disk and CPU "
-        "are shared with other work). Goal: <= 5 ms per claim/update.\n\n"
-        f"One process: claim {claim_med:.2f} ms, update {update_med:.2f} ms (median; a bare "
-        f"fsync'd SQLite commit took {floor_med:.2f} ms in the same run); the JSON-era store's "
-        f"write of the same record took {ratio:.1f}x an update. With 4 and 8 "
-        f"processes writing at once the worst median claim/update is {worst:.2f} ms "
-        f"(throughput {throughput[4]:.0f} / {throughput[8]:.0f} store operations per second); "
-        "p95 includes waiting for the write lock. In the race rows every process tries to "
-        f"claim the same fresh key each round: {races[4][0]} and {races[8][0]} claims were "
-        f"granted for {races[4][1]} and {races[8][1]} keys (exactly one per key).\n\n" + table)
+        f"{journal}; 1-minute load average {load:.1f} on the shared 2-core machine, whose disk "
+        "and CPU other work shares). Goal: <= 5 ms per claim/update. Single-process rows "
+        "interleave every operation round by round, so all meet the same disk conditions.\n\n"
+        f"Claims and sweep-unit updates: at most {cheap:.2f} ms (median) in every row, with up "
+        "to 8 processes writing at once (goal met). A Runtime task's update is fsync'd (a paid "
+        "job's record must survive a power cut) and costs what the disk's fsync costs: "
+        f"{runtime[0]:.2f} ms alone vs {med[1, 'sqlite']:.2f} ms for a bare fsync'd SQLite "
+        f"commit and {med[1, 'json']:.2f} ms for the JSON-era write in the same rounds; "
+        f"{runtime[1]:.2f} / {runtime[2]:.2f} ms with 4 / 8 processes, whose fsyncs queue "
+        f"behind each other (goal {'met' if max(runtime) <= 5 else 'missed there'}; the store "
+        "adds about 0.2 ms of CPU per write, measured on tmpfs). p95 includes waiting for the "
+        "write lock. Throughput: "
+        f"{throughput[4]:.0f} / {throughput[8]:.0f} store operations per second with 4 / 8 "
+        "processes. Race rows: every process tries to claim the same fresh key each round; "
+        f"{races[4][0]} and {races[8][0]} claims were granted for {races[4][1]} and "
+        f"{races[8][1]} keys (exactly one per key).\n\n" + table)
     if not args.no_write:
         update_results_section(RESULTS, "job-store", body)
     return 0

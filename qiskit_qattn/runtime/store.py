@@ -84,7 +84,7 @@ __all__ = ["STATUSES", "ClaimLostError", "JobStore", "TaskCancelledError", "Unit
 
 DEFAULT_LEASE = 60.0
 JOURNAL_MODES = ("auto", "wal", "delete")
-DURABILITY = ("full", "normal")
+DURABILITY = ("auto", "full", "normal")
 _INHERITED: list[sqlite3.Connection] = []  # connections a forked child must never touch or close
 _NETWORK_WARNED: set[str] = set()
 
@@ -129,10 +129,11 @@ class JobStore:
         busy_timeout: seconds to wait for another process's write transaction.
         detect_dead_holders: reclaim at once a claim whose holder process is gone (same machine
             only); ``False`` waits for the lease in every case.
-        durability: ``"full"`` (default): records and results are fsync'd at commit and survive
-            a power cut or OS crash; ``"normal"``: nothing is fsync'd — a killed process still
-            loses nothing it committed, but a power cut may undo the last writes (cheaper where
-            fsync is slow; fine for recomputable sweep units, not for paid Runtime jobs).
+        durability: when a write is fsync'd. A killed process never loses what it committed;
+            the question is a power cut or OS crash. ``"auto"`` (default): Runtime tasks
+            (paid jobs) are fsync'd at every record change and survive it; sweep units are not
+            (after a power cut a unit may be computed again). ``"full"``: everything fsync'd;
+            ``"normal"``: nothing. Claims are never fsync'd: a power cut kills every holder.
 
     Example:
         >>> import tempfile
@@ -145,7 +146,7 @@ class JobStore:
     def __init__(self, directory: str | os.PathLike | None = None, *,
                  lease: float = DEFAULT_LEASE, journal_mode: str = "auto",
                  busy_timeout: float = 30.0, detect_dead_holders: bool = True,
-                 durability: str = "full"):
+                 durability: str = "auto"):
         if not (isinstance(lease, (int, float)) and lease > 0):
             raise ValueError(f"lease must be a positive number of seconds; got {lease!r}")
         if journal_mode not in JOURNAL_MODES:
@@ -192,8 +193,10 @@ class JobStore:
         """Whether the store lies on a network filesystem (see the README on what holds there)."""
         return store_db.is_network_filesystem(self.filesystem)
 
-    @property
-    def _fsync(self) -> bool:
+    def _fsync(self, kind: str | None) -> bool:
+        """Whether writes to a task of ``kind`` are fsync'd (``None``: user actions, always)."""
+        if self.durability == "auto":
+            return kind != "unit"
         return self.durability == "full"
 
     @property
@@ -373,7 +376,7 @@ class JobStore:
         attempts = clean_attempts(record.get("attempts", []))
         now = time.time()
         conn = self._conn()
-        with store_db.transaction(conn, durable=self._fsync):
+        with store_db.transaction(conn, durable=self._fsync(kind)):
             row = conn.execute("SELECT attempts, job_ids FROM tasks WHERE key = ?",
                                (key,)).fetchone()
             if row is None:
@@ -400,7 +403,7 @@ class JobStore:
         """
         check_key(key)
         conn = self._conn()
-        with store_db.transaction(conn, durable=self._fsync):
+        with store_db.transaction(conn, durable=self._fsync(None)):
             record = self._get_on(conn, key)
             if record is None:
                 raise ValueError(f"no task with key {key!r} in {self.directory}")
@@ -421,7 +424,7 @@ class JobStore:
         """
         check_key(key)
         conn = self._conn()
-        with store_db.transaction(conn, durable=self._fsync):
+        with store_db.transaction(conn, durable=self._fsync(None)):
             record = self._get_on(conn, key)
             if record is None:
                 raise ValueError(f"no task with key {key!r} in {self.directory}")
@@ -445,8 +448,8 @@ class JobStore:
     # -- results -----------------------------------------------------------------------------------
 
     def _put_result(self, conn: sqlite3.Connection, key: str, fmt: str, data: bytes) -> None:
-        if not conn.in_transaction:
-            store_db.set_durable(conn, self._fsync)
+        if not conn.in_transaction:  # else the enclosing transaction chose
+            store_db.set_durable(conn, self._fsync("unit" if fmt == FORMAT_ARRAYS else None))
         conn.execute("INSERT OR REPLACE INTO results (key, format, data, created) "
                      "VALUES (?, ?, ?, ?)", (key, fmt, data, time.time()))
 
@@ -582,7 +585,7 @@ class JobStore:
         meta, attempts = self._clean_for(claim, record)
         conn = self._conn()
         problem: Exception | None = None
-        with store_db.transaction(conn, durable=self._fsync):
+        with store_db.transaction(conn, durable=self._fsync(claim.stored.get("kind"))):
             now = time.time()
             row = conn.execute("SELECT owner, fence, state, attempts, job_ids FROM tasks "
                                "WHERE key = ?", (claim.key,)).fetchone()
@@ -670,7 +673,7 @@ class JobStore:
         meta, attempts = self._clean_for(claim, record)
         conn = self._conn()
         lost = False
-        with store_db.transaction(conn, durable=self._fsync):
+        with store_db.transaction(conn, durable=self._fsync(claim.stored.get("kind"))):
             now = time.time()
             row = conn.execute("SELECT owner, fence, state, attempts, job_ids FROM tasks "
                                "WHERE key = ?", (claim.key,)).fetchone()

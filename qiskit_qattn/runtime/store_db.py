@@ -15,10 +15,11 @@ One database file ``jobs.sqlite3`` per store directory, two tables:
 Settings: WAL journal (readers never block the writer) on local filesystems, the rollback journal
 on network filesystems (WAL needs shared memory, which a network filesystem cannot provide); every
 read-modify-write runs in ``BEGIN IMMEDIATE`` so two processes serialise on the write lock instead
-of failing. Durability is chosen per write: what a record says (attempts, job ids, results,
-cancellations) commits with ``synchronous=FULL`` and survives a power cut; claims, heartbeats and
-releases commit with ``synchronous=NORMAL`` (no fsync) — after a power cut every holder is dead
-anyway, so a lost claim changes nothing, and a later durable commit syncs them too.
+of failing. Durability is chosen per write (``JobStore(durability=...)``): a durable write
+commits with ``synchronous=FULL`` (fsync'd, survives a power cut); the others with
+``synchronous=NORMAL`` (no fsync: a killed process still loses nothing committed, a power cut may
+undo the last commits). Claims, heartbeats and releases are never durable — after a power cut
+every holder is dead anyway — and a later durable commit syncs them too.
 """
 
 from __future__ import annotations

@@ -281,3 +281,25 @@ def test_error_texts_are_redacted_however_the_record_is_changed(tmp_path):
     claim.release()
     text = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert token.encode() not in text
+
+
+@pytest.mark.parametrize("durability, runtime_sync, unit_sync",
+                         [("auto", 2, 1), ("full", 2, 2), ("normal", 1, 1)])
+def test_which_writes_are_fsynced(tmp_path, durability, runtime_sync, unit_sync):
+    """synchronous=2 (FULL) fsyncs at commit, 1 (NORMAL) does not; claims never need it."""
+    store = JobStore(tmp_path, durability=durability)
+
+    def synchronous():
+        return store._conn().execute("PRAGMA synchronous").fetchone()[0]
+
+    with store.claim("r", kind="runtime") as claim:
+        assert synchronous() == 1
+        claim.update(dict(claim.record, status="submitting"))
+        assert synchronous() == runtime_sync
+    with store.claim("u") as claim:
+        claim.update(dict(claim.record, attempts=[{"n": 1, "status": "running"}]))
+        assert synchronous() == unit_sync
+        claim.complete({"x": [1]})
+        assert synchronous() == unit_sync
+    store.cancel("r")
+    assert synchronous() == (1 if durability == "normal" else 2)
