@@ -26,6 +26,7 @@ from .jobs import (
     RetryLimitError,
     RetryPolicy,
     RuntimeSubmitter,
+    ServiceUnavailableError,
 )
 from .modes import describe_mode, ibm_account_available, is_local_mode, mode_backend
 from .pubs import HeadJob, PackedTask, pack_head, qaoa_parameter_values, qaoa_template
@@ -46,6 +47,7 @@ __all__ = [
     "RetryLimitError",
     "RetryPolicy",
     "RuntimeSubmitter",
+    "ServiceUnavailableError",
     "SubmissionDeclined",
     "TaskCancelledError",
     "UnitFailedError",

@@ -73,6 +73,10 @@ class JobTimeoutError(TimeoutError):
         self.holder = holder
 
 
+class ServiceUnavailableError(RuntimeError):
+    """The job service could not be asked about a job (network, outage); nothing was assumed."""
+
+
 class RetryLimitError(RuntimeError):
     """Every allowed attempt failed."""
 
@@ -189,28 +193,33 @@ class RuntimeSubmitter:
         return primitive.run(list(task.pubs), precision=task.precision)
 
     def retrieve(self, job_id: str) -> Any | None:
-        """The job with ``job_id`` from the service, or ``None`` (local mode, or not found)."""
+        """The job with ``job_id`` from the service, or ``None`` (local mode, or not found).
+
+        Any other failure (network, service down) raises: "could not ask" must not be taken
+        for "no such job", or the job would be submitted again.
+        """
         service = None if self.is_local else mode_service(self.mode)
         if service is None:
             return None
         try:
             return service.job(job_id)
-        except Exception as exc:  # the service raises its own not-found/network errors
-            logger.warning("could not retrieve job %s: %s", job_id, redact(exc))
-            return None
+        except Exception as exc:
+            if type(exc).__name__ == "RuntimeJobNotFound":
+                logger.warning("job %s not found: %s", job_id, redact(exc))
+                return None
+            raise
 
     def find(self, tag: str, exclude: Iterable[str] = ()) -> Any | None:
-        """Newest job carrying ``tag`` whose id is not in ``exclude``, or ``None``."""
+        """Newest job carrying ``tag`` whose id is not in ``exclude``, or ``None``.
+
+        Raises if the service cannot be searched (see :meth:`retrieve`).
+        """
         service = None if self.is_local else mode_service(self.mode)
         if service is None:
             return None
         excluded = set(exclude)
-        try:
-            jobs = service.jobs(job_tags=[tag], backend_name=mode_backend(self.mode).name,
-                                limit=10, descending=True)
-        except Exception as exc:
-            logger.warning("could not search jobs by tag %s: %s", tag, redact(exc))
-            return None
+        jobs = service.jobs(job_tags=[tag], backend_name=mode_backend(self.mode).name,
+                            limit=10, descending=True)
         for job in jobs:
             if job.job_id() not in excluded and job_status(job) not in ("CANCELLED",):
                 return job
@@ -414,7 +423,13 @@ class ResumableRunner:
         failures = 0  # counted per call: a later run may try again after a RetryLimitError
         while True:
             claim.check()
-            job = self._recover(claim, record, tag)
+            try:
+                job = self._recover(claim, record, tag)
+            except ServiceUnavailableError as exc:  # ask again later; never resubmit blindly
+                logger.warning("store key %s: %s", key, exc)
+                failures += 1
+                self._backoff(record, failures)
+                continue
             if job is None:
                 job = self._submit(claim, record, task, tag)
                 if job is None:  # the submission failed and was recorded
@@ -451,13 +466,13 @@ class ResumableRunner:
         job = None
         if status == "submitting":
             # Crash between submit and save: the job may exist without our knowing its id.
-            job = self.submitter.find(tag, exclude=self._failed_ids(record))
+            job = self._ask(self.submitter.find, tag, exclude=self._failed_ids(record))
             if job is not None:
                 attempt["job_id"] = job.job_id()
                 logger.info("store key %s: adopted job %s found by tag", record["key"],
                             attempt["job_id"])
         elif status == "submitted" and attempt.get("job_id"):
-            job = self.submitter.retrieve(attempt["job_id"])
+            job = self._ask(self.submitter.retrieve, attempt["job_id"])
         else:
             return None
         if job is None:
@@ -483,7 +498,15 @@ class ResumableRunner:
             job = self.submitter.submit(task, tags=[tag])
         except Exception as exc:
             # The submission may have reached the service before failing: adopt it if so.
-            job = self.submitter.find(tag, exclude=self._failed_ids(record))
+            try:
+                job = self._ask(self.submitter.find, tag, exclude=self._failed_ids(record))
+            except ServiceUnavailableError as unknown:
+                # Whether the service accepted it is unknown: stay "submitting", so the next
+                # look searches by tag again before anything is resubmitted.
+                attempt["error"] = f"submission outcome unknown: {type(exc).__name__}: {exc}"
+                claim.update(record)
+                logger.warning("store key %s: %s", record["key"], unknown)
+                return None
             if job is None:
                 attempt["status"] = "failed"
                 attempt["error"] = f"submission failed: {type(exc).__name__}: {exc}"
@@ -526,6 +549,15 @@ class ResumableRunner:
             if remaining <= 0:
                 raise JobTimeoutError(job_id, float(self.timeout), key)
             self.sleep(min(self.poll_interval, remaining))
+
+    @staticmethod
+    def _ask(question: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``question(...)`` (a retrieve or find), any failure raised as ServiceUnavailableError."""
+        try:
+            return question(*args, **kwargs)
+        except Exception as exc:
+            raise ServiceUnavailableError(f"could not ask the job service "
+                                          f"({type(exc).__name__}: {redact(exc)})") from None
 
     @staticmethod
     def _result(job: Any, job_id: str) -> Any:

@@ -350,3 +350,70 @@ def test_key_depends_on_options_and_seed(small_heads, manila, tmp_path):
     keys = {ResumableRunner(RuntimeSubmitter(manila, options=o, seed=s), store).key(task)
             for o, s in [({}, None), ({}, 1), ({}, 2), ({"max_execution_time": 60}, None)]}
     assert len(keys) == 4
+
+
+def test_service_unreachable_during_recovery_never_resubmits(tmp_path, small_heads, sv_submitter,
+                                                             no_sleep):
+    """"Could not ask" is not "no such job": wait and ask again instead of paying twice."""
+
+    class Flaky(FlakySubmitter):
+        down = 2
+
+        def retrieve(self, job_id):
+            if self.down:
+                self.down -= 1
+                raise ConnectionError("502 bad gateway")
+            return super().retrieve(job_id)
+
+    store = JobStore(tmp_path)
+    service = FakeJobService()
+    first = FlakySubmitter(sv_submitter, service, stuck={1})
+    with pytest.raises(JobTimeoutError):
+        _runner(first, store, no_sleep, timeout=1.0).run(small_heads[0].task)
+    first.stuck_jobs[0].release()
+    again = Flaky(sv_submitter, service)
+    _runner(again, store, no_sleep).run(small_heads[0].task)
+    assert again.calls == 0 and sum(service.accepted.values()) == 1
+    assert no_sleep.sleeps[-2:] == [1.0, 2.0]  # backoff while the service was down
+    record = store.records()[0]
+    assert [a["status"] for a in record["attempts"]] == ["done"]
+
+
+def test_submission_outcome_unknown_is_searched_again_before_resubmitting(
+        tmp_path, small_heads, sv_submitter, no_sleep):
+    class AcceptThenLoseConnection(FlakySubmitter):
+        searches = 0
+
+        def submit(self, task, tags=()):
+            super().submit(task, tags)
+            raise TimeoutError("read timed out")  # accepted, but the reply never arrived
+
+        def find(self, tag, exclude=()):
+            self.searches += 1
+            if self.searches == 1:
+                raise ConnectionError("connection reset")
+            return super().find(tag, exclude)
+
+    store = JobStore(tmp_path)
+    sub = AcceptThenLoseConnection(sv_submitter)
+    _runner(sub, store, no_sleep).run(small_heads[0].task)
+    assert sub.calls == 1 and sum(sub.service.accepted.values()) == 1
+    (attempt,) = store.records()[0]["attempts"]
+    assert attempt["status"] == "done" and "outcome unknown" in attempt["error"]
+
+
+def test_runtime_submitter_tells_not_found_from_unreachable():
+    import types
+
+    from qiskit_ibm_runtime.exceptions import RuntimeJobNotFound
+
+    class Service:
+        def job(self, job_id):
+            if job_id == "gone":
+                raise RuntimeJobNotFound("job gone not found")
+            raise ConnectionError("503")
+
+    sub = RuntimeSubmitter(types.SimpleNamespace(service=Service()))
+    assert not sub.is_local and sub.retrieve("gone") is None
+    with pytest.raises(ConnectionError):
+        sub.retrieve("other")
