@@ -131,6 +131,7 @@ def estimate_attention(
     mitigation: Any | None = None,
     mitigation_options: dict[str, Any] | None = None,
     runtime_options: dict[str, Any] | None = None,
+    workers: Any | None = None,
     **family_options: Any,
 ) -> AttentionEstimate:
     """Run one circuit per query and estimate the attention output ``Ô [n_q, d_v]``.
@@ -177,6 +178,10 @@ def estimate_attention(
             requested through ``mitigation`` are switched on here, ZNE and REM run client side
             (the estimator primitive: server side), and options that would apply a technique
             twice raise ``ValueError``.
+        workers: split the queries into pieces estimated on these workers (anything with
+            ``map(function, items)``, e.g. ``qiskit_qattn.sweeps.DaskWorkers(4)``; ``execution``
+            by name); see :mod:`qiskit_qattn.attention.parallel`. Results depend on ``seed``,
+            not on the number of workers.
         **family_options: builder options of the family (``reps``, ``window``, ...).
 
     Example:
@@ -187,6 +192,16 @@ def estimate_attention(
         >>> bool(np.allclose(est.values, exact_attention(Q, K, V)))
         True
     """
+    if workers is not None:
+        from .parallel import estimate_on_workers
+
+        return estimate_on_workers(
+            workers, Q, K, V, family=family, execution=execution, shots=shots, mask=mask,
+            scale=scale, temperature=temperature, device=device, noise_model=noise_model,
+            mode=mode, optimization_level=optimization_level,
+            optimization_method=optimization_method, seed=seed, mitigation=mitigation,
+            mitigation_options=mitigation_options, runtime_options=runtime_options,
+            **family_options)
     start = time.perf_counter()
     timings: dict[str, float] = {}
     head = prepare_head(Q, K, V, family=family, mask=mask, scale=scale, temperature=temperature,

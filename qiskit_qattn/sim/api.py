@@ -55,6 +55,7 @@ def simulate(
     return_probabilities: bool | None = None,
     return_statevector: bool = False,
     torch_device: str | None = None,
+    workers: Any = None,
 ) -> SimulationResult:
     """Simulate attention circuits (or a structured QAOA problem) with the right method.
 
@@ -95,6 +96,10 @@ def simulate(
             neither observables nor shots).
         return_statevector: keep the ``[..., 2**n]`` statevectors (dense methods).
         torch_device: torch device for the structured torch path (``None`` = Numba on the CPU).
+        workers: split the batch's rows into pieces simulated on these workers (anything with
+            ``map(function, items)``, e.g. ``qiskit_qattn.sweeps.DaskWorkers(4)``); see
+            :mod:`qiskit_qattn.sim.parallel`. Exact results are unchanged; sampled ones depend
+            on ``seed``, not on the number of workers.
 
     Returns:
         A :class:`SimulationResult` (same container for every method).
@@ -109,6 +114,15 @@ def simulate(
     start = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if workers is not None:
+        from .parallel import simulate_on_workers
+
+        return simulate_on_workers(
+            workers, circuits_or_problem, observables, shots, method, seed=seed,
+            parameter_values=parameter_values, dtype=dtype, max_memory=max_memory,
+            max_bond=max_bond, cutoff=cutoff, mps_engine=mps_engine, noise_model=noise_model,
+            aer_method=aer_method, return_probabilities=return_probabilities,
+            return_statevector=return_statevector, torch_device=torch_device)
     dt = resolve_dtype(dtype)
     if shots is not None:
         shots = check_positive_int(shots, "shots")
