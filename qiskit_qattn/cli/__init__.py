@@ -1,4 +1,6 @@
-"""The ``qattn`` command line: ``demo``, ``transpile``, ``run`` and ``bench``, one module each.
+"""The ``qattn`` command line: ``demo``, ``transpile``, ``run``, ``bench``, ``sweep``, ... .
+
+One module per command.
 
 ``qattn demo`` runs the main job; ``qattn transpile`` compiles a QPY/OpenQASM 3 file or a built-in
 attention head for a device and writes a report and the compiled circuits; ``qattn run`` estimates
@@ -6,7 +8,9 @@ a head's attention on a fake device (local testing mode) or IBM hardware through
 cost preview and a resumable job store; ``qattn bench`` sweeps head sizes and families and reports
 circuit cost and accuracy; ``qattn resources`` estimates what a head needs from hardware
 (logical and fault-tolerant resources, shots, noise thresholds); ``qattn jobs`` lists, shows,
-cancels and forgets the tasks of a job store. Every command takes ``--json`` for scripts.
+cancels and forgets the tasks of a job store; ``qattn sweep`` runs a whole model's attention
+(every layer and head) through circuits on many workers (Dask, a process pool or Ray),
+resumable through the job store. Every command takes ``--json`` for scripts.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, demo, jobs, resources, run, transpile
+from . import bench, demo, jobs, resources, run, sweep, transpile
 from ._common import EXIT_USAGE, CliError
 
 __all__ = ["CliError", "build_parser", "main"]
 
 #: Command modules, each with ``add_parser(subparsers)``.
-COMMANDS = (demo, transpile, run, bench, resources, jobs)
+COMMANDS = (demo, transpile, run, bench, sweep, resources, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ Workers run with one BLAS/Numba thread each (``OMP_NUM_THREADS=1``, ``NUMBA_NUM_
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from abc import ABC, abstractmethod
@@ -41,6 +42,10 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 
 class WorkerLostError(RuntimeError):
     """The worker running a unit died (killed, out of memory, its machine gone): run it again."""
+
+
+def _apply(function: Callable[[Any], Any], argument: Any) -> Any:
+    return function(argument)
 
 
 def _set_worker_env() -> None:
@@ -295,6 +300,7 @@ class DaskWorkers(Workers):
                 self._cluster = LocalCluster(
                     n_workers=n, threads_per_worker=1, processes=True,
                     memory_limit=memory_limit, dashboard_address=None,
+                    silence_logs=logging.ERROR,
                     env=dict(WORKER_ENV), death_timeout=death_timeout)
                 self.client = Client(self._cluster)
         self.address = self.client.scheduler.address
@@ -377,18 +383,16 @@ class RayWorkers(Workers):
             ray.init(address=address, **kwargs)
             self._started = True
         self._max_retries = int(max_retries)
-        self._remote: dict[Any, Any] = {}
+        self._remote = None
 
     @property
     def size(self) -> int:
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
     def submit(self, function, argument):
-        remote = self._remote.get(function)
-        if remote is None:
-            remote = self._ray.remote(num_cpus=1, max_retries=self._max_retries)(function)
-            self._remote[function] = remote
-        return remote.remote(argument)
+        if self._remote is None:  # one remote trampoline: Ray cannot wrap builtins itself
+            self._remote = self._ray.remote(num_cpus=1, max_retries=self._max_retries)(_apply)
+        return self._remote.remote(function, argument)
 
     def wait_any(self, handles, timeout=None):
         done, _ = self._ray.wait(list(handles), num_returns=1, timeout=timeout)

@@ -64,3 +64,54 @@ def attention_heatmaps(
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def error_heatmap(
+    errors: np.ndarray,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    row_label: str = "layer",
+    column_label: str = "head",
+    value_label: str = "relative error",
+    percent: bool = True,
+) -> Path:
+    """Save a grid of errors (e.g. layer x head of a model sweep) as an annotated heat map PNG.
+
+    NaN cells (not swept) are left blank. With ``percent`` the cells show ``100 x value``.
+
+    Example:
+        >>> grid = np.array([[0.01, 0.05], [np.nan, 0.2]])
+        >>> error_heatmap(grid, "/tmp/qattn_doctest_errors.png").suffix
+        '.png'
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = np.asarray(errors, dtype=float)
+    if grid.ndim != 2 or grid.size == 0:
+        raise ValueError(f"errors must be a non-empty 2-D array; got shape {grid.shape}")
+    scale = 100.0 if percent else 1.0
+    shown = np.ma.masked_invalid(grid * scale)
+    rows, cols = grid.shape
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * cols, 1.2 + 0.5 * rows), layout="constrained")
+    image = ax.imshow(shown, cmap="magma_r", aspect="auto", vmin=0.0,
+                      vmax=float(np.nanmax(grid * scale)) if np.isfinite(grid).any() else 1.0)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xlabel(column_label)
+    ax.set_ylabel(row_label)
+    top = float(shown.max()) if shown.count() else 0.0
+    for (i, j), value in np.ndenumerate(grid * scale):
+        if np.isfinite(value):
+            ax.text(j, i, f"{value:.1f}" if percent else f"{value:.3g}", ha="center",
+                    va="center", fontsize=7, color="white" if value > 0.6 * top else "black")
+    fig.colorbar(image, ax=ax, label=f"{value_label}{' [%]' if percent else ''}", shrink=0.9)
+    if title:
+        ax.set_title(title, fontsize=9)
+    path = Path(path)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
