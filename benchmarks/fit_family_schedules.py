@@ -1,6 +1,7 @@
 """Fit the packaged family schedules on real MiniLM attention rows.
 
 Usage: python benchmarks/fit_family_schedules.py --all          (the packaged fit, ~1-2 h)
+       python benchmarks/fit_family_schedules.py --all --workers 8 --store fit-store
        python benchmarks/fit_family_schedules.py --qubits 3,4 [--reps 1,2] [--steps 300]
        python benchmarks/fit_family_schedules.py --quick --out /tmp/s.json   (smoke run)
 
@@ -14,6 +15,11 @@ the disjoint HELD-OUT windows (temperature 1), and writes weights (rounded) plus
 ``qiskit_qattn/data/family_schedules.json`` (merged: entries not refitted are kept). Each depth
 starts from the best of the default initialisation and the previous depth's map padded with an
 identity layer, so deeper schedules never start worse than shallower ones.
+
+Each (m, configuration) is one sweep unit (``qiskit_qattn.sweeps.fitting``): ``--workers N``
+runs them in parallel (Dask by default, ``--engine processes|ray``, ``--cluster ADDRESS``), and
+``--store DIR`` keeps every finished configuration, so a killed fit resumes where it stopped.
+The fits are seeded: the weights do not depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -23,21 +29,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from qiskit_qattn.circuits.rows import FEATURES
-from qiskit_qattn.circuits.schedules import FAMILY_SCHEDULE_FILE, schedule_key
-from qiskit_qattn.fitting.fit import (
-    HELDOUT_WINDOWS,
-    TRAIN_WINDOWS,
-    FamilyConfig,
-    family_states,
-    fidelities,
-    fit_schedule,
-    heldout_corpus,
-    load_corpus,
-)
+from qiskit_qattn.circuits.schedules import FAMILY_SCHEDULE_FILE
+from qiskit_qattn.fitting.fit import HELDOUT_WINDOWS, TRAIN_WINDOWS
+from qiskit_qattn.sweeps import resolve_workers, run_sweep
+from qiskit_qattn.sweeps.fitting import fit_config_unit
 
 OUT = Path(__file__).resolve().parents[1] / "qiskit_qattn" / "data" / FAMILY_SCHEDULE_FILE
 COMMAND = "python benchmarks/fit_family_schedules.py --all"
@@ -59,59 +57,19 @@ CONFIGS = [
 ]
 
 
-def _pad_previous(config: FamilyConfig, m: int, previous: np.ndarray) -> np.ndarray:
-    """The (p-1)-layer map extended by a layer that leaves its state unchanged.
-
-    QAOA-type families: an appended zero layer is the identity. Born machine: a *prepended* zero
-    layer is, since ``RY(0)`` keeps ``|0...0>`` and CZ acts trivially on it.
-    """
-    out = np.zeros(config.weight_shape(m))
-    if config.family == "born_machine":
-        out[1:] = previous
-    else:
-        out[: previous.shape[0]] = previous
-    return out
-
-
-def fit_size(m: int, reps: list[int], steps: int, train_rows: int, heldout_rows: int | None,
-             table: dict, families: set[str] | None = None) -> None:
-    n = 2**m
-    train = load_corpus(n, TRAIN_WINDOWS, max_rows=train_rows, temperature_range=(0.5, 2.0),
-                        seed=0)
-    held = heldout_corpus(n)
-    if heldout_rows is not None:
-        held = held.subset(np.arange(min(heldout_rows, len(held.scores))))
-    for family, options in CONFIGS:
-        if families is not None and family not in families:
-            continue
-        previous = None
-        for p in reps:
-            start = time.perf_counter()
-            config = FamilyConfig(family, p, dict(options))
-            rows_tr = train.prepared(config.key_order)
-            rows_ho = held.prepared(config.key_order)
-            fits = [fit_schedule(config, rows_tr, steps=steps, seed=p)]
-            if previous is not None:
-                init = _pad_previous(config, m, previous)
-                fits.append(fit_schedule(config, rows_tr, steps=steps, init=init))
-            best = max(fits, key=lambda f: f.train_fidelity)
-            weights = np.round(best.weights, 5)
-            previous = weights
-            f_tr = fidelities(family_states(config, rows_tr, weights), rows_tr)
-            f_ho = fidelities(family_states(config, rows_ho, weights), rows_ho)
-            key = schedule_key(family, m, p, **config.schedule_options(m))
-            table["entries"][key] = {
-                "weights": weights.tolist(),
-                "train": {"rows": int(len(f_tr)), "mean_fidelity": round(float(f_tr.mean()), 6)},
-                "heldout": {
-                    "rows": int(len(f_ho)),
-                    "mean_fidelity": round(float(f_ho.mean()), 6),
-                    "p10_fidelity": round(float(np.percentile(f_ho, 10)), 6),
-                },
-            }
-            print(f"{key:70s} train {f_tr.mean():.4f} held-out {f_ho.mean():.4f} "
-                  f"(p10 {np.percentile(f_ho, 10):.4f})  {time.perf_counter() - start:5.1f} s",
-                  flush=True)
+def fit_units(qubits: list[int], reps: list[int], steps_arg: int | None, quick: bool,
+              families: set[str] | None) -> list:
+    """One sweep unit per (m, configuration): all its depths, in order (see sweeps.fitting)."""
+    units = []
+    for m in qubits:
+        steps = steps_arg or (10 if quick else STEPS.get(m, 40))
+        train_rows = 200 if quick else TRAIN_ROWS.get(m, 400)
+        for family, options in CONFIGS:
+            if families is not None and family not in families:
+                continue
+            units.append(fit_config_unit(m, family, options, reps, steps, train_rows,
+                                         200 if quick else None))
+    return units
 
 
 def main() -> None:
@@ -123,6 +81,12 @@ def main() -> None:
     ap.add_argument("--families", default=None, help="comma-separated subset to (re)fit")
     ap.add_argument("--quick", action="store_true", help="m=3, p=1..2, 40 steps, 200 rows")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--workers", type=int, default=1,
+                    help="fit configurations in parallel on this many local workers")
+    ap.add_argument("--engine", choices=("dask", "processes", "ray"), default="dask")
+    ap.add_argument("--cluster", default=None, help="a running Dask cluster's address")
+    ap.add_argument("--store", default=None,
+                    help="job store: a killed fit keeps the configurations it finished")
     args = ap.parse_args()
     if not (args.all or args.quick or args.qubits):
         ap.print_help()
@@ -142,15 +106,34 @@ def main() -> None:
         "heldout_windows": list(HELDOUT_WINDOWS),
         "notes": "weights map row features to angles; see qiskit_qattn.circuits.families",
     })
-    for m in qubits:
-        steps = args.steps or (10 if args.quick else STEPS.get(m, 40))
-        train_rows = 200 if args.quick else TRAIN_ROWS.get(m, 400)
-        families = set(args.families.split(",")) if args.families else None
-        fit_size(m, reps, steps, train_rows, 200 if args.quick else None, table, families)
-        table["entries"] = dict(sorted(table["entries"].items()))
-        out.write_text(json.dumps(table, separators=(",", ":")) + "\n")
-        print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)", flush=True)
+    families = set(args.families.split(",")) if args.families else None
+    units = fit_units(qubits, reps, args.steps, args.quick, families)
 
+    def report(unit, output, source):
+        seconds = output.metadata.get("seconds_per_depth", {})
+        for key, entry in output.metadata["entries"].items():
+            print(f"{key:70s} train {entry['train']['mean_fidelity']:.4f} held-out "
+                  f"{entry['heldout']['mean_fidelity']:.4f} "
+                  f"(p10 {entry['heldout']['p10_fidelity']:.4f})  {seconds.get(key, 0):5.1f} s"
+                  f"{'  (from the store)' if source == 'store' else ''}", flush=True)
+
+    workers = resolve_workers(args.workers if args.workers > 1 else None, engine=args.engine,
+                              address=args.cluster)
+    start = time.perf_counter()
+    with workers:
+        print(f"{len(units)} configurations on {workers.describe()}", flush=True)
+        result = run_sweep(units, store=args.store, workers=workers, errors="collect",
+                           on_output=report)
+    for unit in units:
+        if unit.key in result.outputs:
+            table["entries"].update(result[unit].metadata["entries"])
+    table["entries"] = dict(sorted(table["entries"].items()))
+    out.write_text(json.dumps(table, separators=(",", ":")) + "\n")
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) after "
+          f"{time.perf_counter() - start:.0f} s", flush=True)
+    if result.errors:
+        raise SystemExit(f"{len(result.errors)} configurations failed: "
+                         f"{list(result.errors.values())[:3]}")
 
 if __name__ == "__main__":
     main()

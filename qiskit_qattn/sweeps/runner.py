@@ -168,6 +168,7 @@ def run_sweep(
     prefetch: int = 1,
     unit_timeout: float | None = None,
     progress: ProgressCallback | None = None,
+    on_output: Callable[[Unit, UnitOutput, str], None] | None = None,
     errors: str = "raise",
     poll_interval: float = 0.2,
 ) -> SweepResult:
@@ -185,6 +186,8 @@ def run_sweep(
         unit_timeout: seconds after which a running unit is given up on and resubmitted
             (``None``: no limit).
         progress: ``progress(done, total, unit, source)`` after every unit.
+        on_output: ``on_output(unit, output, source)`` for every finished unit, as it arrives
+            (``source``: ``"computed"`` or ``"store"``).
         errors: ``"raise"`` (default: :class:`SweepError` after every other unit finished) or
             ``"collect"`` (failures only in :attr:`SweepResult.errors`).
         poll_interval: seconds between looks at units another process holds.
@@ -224,7 +227,7 @@ def run_sweep(
     try:
         result.workers = pool.describe()
         _Driver(db, pool, by_key, result, retries=retries, prefetch=prefetch,
-                unit_timeout=unit_timeout, progress=progress,
+                unit_timeout=unit_timeout, progress=progress, on_output=on_output,
                 poll_interval=poll_interval).run()
     finally:
         if owned:
@@ -239,11 +242,11 @@ class _Driver:
     """The loop of :func:`run_sweep` (one object per call)."""
 
     def __init__(self, db, pool: Workers, by_key: Mapping[str, Unit], result: SweepResult, *,
-                 retries, prefetch, unit_timeout, progress, poll_interval):
+                 retries, prefetch, unit_timeout, progress, on_output, poll_interval):
         self.db, self.pool, self.by_key, self.result = db, pool, by_key, result
         self.retries, self.unit_timeout = retries, unit_timeout
         self.window = max(1, pool.size * (1 + prefetch))
-        self.progress, self.poll = progress, poll_interval
+        self.progress, self.on_output, self.poll = progress, on_output, poll_interval
         self.total = len(by_key)
         self.finished = 0
         self.pending: deque[str] = deque()
@@ -256,6 +259,8 @@ class _Driver:
               error: str | None = None) -> None:
         if output is not None:
             self.result.outputs[key] = output
+            if self.on_output is not None:
+                self.on_output(self.by_key[key], output, source)
         if error is not None:
             self.result.errors[key] = error
         self.result.sources[key] = source
