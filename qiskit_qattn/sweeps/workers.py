@@ -299,7 +299,10 @@ class DaskWorkers(Workers):
                                   "distributed.worker.daemon": False}):
                 self._cluster = LocalCluster(
                     n_workers=n, threads_per_worker=1, processes=True,
-                    memory_limit=memory_limit, dashboard_address=None,
+                    # The scheduler always serves HTTP (metrics); a random loopback port
+                    # keeps a second cluster from warning about 8787 and nothing listens
+                    # beyond this machine.
+                    memory_limit=memory_limit, dashboard_address="127.0.0.1:0",
                     silence_logs=logging.ERROR,
                     env=dict(WORKER_ENV), death_timeout=death_timeout)
                 self.client = Client(self._cluster)
@@ -426,8 +429,8 @@ def resolve_workers(workers: Any = None, *, engine: str = "dask",
     """A :class:`Workers` for ``workers``: ``None``/1 (this process), ``n`` or an object.
 
     Args:
-        workers: ``None`` or ``1`` -> :class:`InProcessWorkers`; an integer ``n > 1`` -> ``n``
-            local workers of ``engine``; a :class:`Workers` -> itself; a
+        workers: ``None`` or ``1`` -> :class:`InProcessWorkers` (a 1-worker cluster:
+            ``DaskWorkers(1)``); an integer ``n > 1`` -> ``n`` local workers of ``engine``; a :class:`Workers` -> itself; a
             ``distributed.Client`` -> :class:`DaskWorkers` on it.
         engine: ``"dask"`` (default), ``"processes"``, ``"ray"`` or ``"inprocess"``.
         address: join a running Dask/Ray cluster instead of starting local workers.
@@ -452,7 +455,7 @@ def resolve_workers(workers: Any = None, *, engine: str = "dask",
         if engine == "ray":
             return RayWorkers(address=address)
         raise ValueError(f"address needs engine='dask' or 'ray'; got engine={engine!r}")
-    if workers is None or engine == "inprocess" or (workers == 1 and engine == "processes"):
+    if workers is None or workers == 1 or engine == "inprocess":
         return InProcessWorkers()
     if engine == "processes":
         return ProcessPoolWorkers(workers)

@@ -1,10 +1,6 @@
-"""``qattn sweep`` as a user runs it: real MiniLM heads, the store, the heat map, bad input."""
+"""``qattn sweep`` through the CLI's ``main``: real MiniLM heads, the store, the heat map."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,17 +10,6 @@ from qiskit_qattn.cli import main
 from qiskit_qattn.cli.sweep import parse_indices
 from qiskit_qattn.data import capture_heads
 from qiskit_qattn.runtime import JobStore
-
-SCRIPT = Path(sys.executable).with_name("qattn")
-
-
-def qattn(*args, check=True):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                         env=env, timeout=600)
-    if check and out.returncode != 0:
-        raise AssertionError(f"qattn {args} exited {out.returncode}: {out.stderr[-2000:]}")
-    return out
 
 
 def test_parse_indices():
@@ -48,12 +33,12 @@ def test_bad_input_is_a_clear_error(args, message, capsys, tmp_path):
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
-def test_sweep_real_minilm_heads_resumes_from_the_store(tmp_path):
+def test_sweep_real_minilm_heads_resumes_from_the_store(tmp_path, capsys):
     store, png = tmp_path / "store", tmp_path / "errors.png"
     args = ["sweep", "--layers", "1", "--heads", "0,5", "--keys", "6", "--queries", "3",
-            "--family", "softmax_state", "--execution", "statevector", "--store", store]
-    first = json.loads(qattn(*args, "--png", png, "--json").stdout)
+            "--family", "softmax_state", "--execution", "statevector", "--store", str(store)]
+    assert main([*args, "--png", str(png), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
     assert first["sweep"]["computed"] == 2 and first["png"] == str(png) and png.exists()
     assert first["max_relative_error"] < 1e-9
     grid = np.array(first["errors"], dtype=float)
@@ -67,6 +52,7 @@ def test_sweep_real_minilm_heads_resumes_from_the_store(tmp_path):
         reference = exact_attention(q[1:4], k[1:7], v[1:7], scale=heads.scale)
         arrays, _ = JobStore(store).load_arrays(units[f"L1 H{head}"]["key"])
         np.testing.assert_allclose(arrays["values"], reference, atol=1e-10)
-    text = qattn(*args, "--no-png").stdout
+    assert main([*args, "--no-png"]) == 0
+    text = capsys.readouterr().out
     assert "0 heads computed, 2 read from the store" in text
     assert text.count(" store\n") == 2  # the per-head table: both rows came from the store
