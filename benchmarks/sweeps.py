@@ -42,6 +42,35 @@ def load() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
+def _spin(n: int) -> float:
+    """A fixed amount of pure-Python CPU work (the capacity probe's unit)."""
+    start = time.process_time()
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return time.process_time() - start
+
+
+def capacity_probe(n: int = 6_000_000) -> float:
+    """How much faster 2 processes get fixed CPU work done than 1, on this machine, now.
+
+    2.0 on an idle 2-core machine; lower when other processes take the cores. The sweep's
+    2-worker speed-up cannot exceed what the machine gives any two processes at that moment.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_spin, [1000, 1000]))  # both processes up
+        t0 = time.perf_counter()
+        pool.submit(_spin, n).result()
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        two = time.perf_counter() - t0
+    return 2.0 * one / two
+
+
 def run_once(workers, heads_sel) -> tuple[float, object, tuple, tuple]:
     store = tempfile.mkdtemp(prefix="qattn-sweep-bench-")
     before = load()
@@ -78,7 +107,8 @@ def cost_model() -> dict:
         before = load()
         out = run_sweep(units[1:], workers=workers)
         meta = out[units[1]].metadata
-    return {"seconds": float(meta["seconds"]), "queries": 4, "peak_rss_mb": meta["peak_rss_mb"],
+    return {"seconds": float(meta["seconds"]), "cpu_seconds": float(meta["cpu_seconds"]),
+            "queries": 4, "peak_rss_mb": meta["peak_rss_mb"],
             "two_qubit_gates": meta.get("two_qubit_gates"), "load": before,
             "relative_error": meta["relative_error"], "bytes": sum(
                 np.asarray(v).nbytes for k, v in units[1].params.items()
@@ -107,11 +137,15 @@ def main() -> None:
     warm = time.perf_counter() - t0
     print(f"clusters up in {startup:.1f} s, warmed in {warm:.1f} s; load {load()}", flush=True)
     runs: dict[int, list] = {1: [], 2: []}
+    capacity: list[float] = []
     reference = None
     identical = True
     try:
         for r in range(rounds):
             order = (1, 2) if r % 2 == 0 else (2, 1)
+            capacity.append(capacity_probe())
+            print(f"round {r + 1}: machine capacity for 2 processes {capacity[-1]:.2f}x",
+                  flush=True)
             for n in order:
                 wall, result, before, after = run_once(one if n == 1 else two, heads_sel)
                 vals = values_of(result)
@@ -119,13 +153,18 @@ def main() -> None:
                     reference = vals
                 same = all(np.array_equal(a, b) for a, b in zip(vals, reference, strict=True))
                 identical &= same
-                unit_s = [float(result.sweep[u].metadata["seconds"]) for u in result.sweep.units]
+                metas = [result.sweep[u].metadata for u in result.sweep.units]
+                unit_s = [float(m["seconds"]) for m in metas]
+                unit_cpu = [float(m["cpu_seconds"]) for m in metas]
                 runs[n].append({"wall": wall, "before": before, "after": after,
                                 "unit_median": statistics.median(unit_s),
-                                "unit_sum": sum(unit_s), "result": result})
+                                "cpu_median": statistics.median(unit_cpu),
+                                "cpu_sum": sum(unit_cpu), "result": result})
                 print(f"round {r + 1}: {n} worker(s) {wall:7.1f} s, median unit "
-                      f"{statistics.median(unit_s):.2f} s, load {before[0]:.1f} -> "
-                      f"{after[0]:.1f}, identical {same}", flush=True)
+                      f"{statistics.median(unit_s):.2f} s wall / "
+                      f"{statistics.median(unit_cpu):.2f} s CPU, cores used "
+                      f"{sum(unit_cpu) / wall:.2f}, load {before[0]:.1f} -> {after[0]:.1f}, "
+                      f"identical {same}", flush=True)
     finally:
         one.close()
         two.close()
@@ -152,6 +191,9 @@ def main() -> None:
     units = len(last.sweep.units)
     per_unit = statistics.median(x["unit_median"] for x in runs[1])
     per_unit2 = statistics.median(x["unit_median"] for x in runs[2])
+    cpu1 = statistics.median(x["cpu_median"] for x in runs[1])
+    cpu2 = statistics.median(x["cpu_median"] for x in runs[2])
+    cap = statistics.median(capacity)
     lines = [
         f"Command: `python benchmarks/sweeps.py{' --quick' if args.quick else ''}` "
         f"({rounds} rounds, 1 and 2 workers alternating). Python {sys.version.split()[0]}, "
@@ -166,17 +208,28 @@ def main() -> None:
         f"started in {startup:.1f} s and warmed up (imports, Numba, noise caches) in {warm:.1f} s "
         "before timing.",
         "",
-        markdown_table(["run", "1 worker [s]", "2 workers [s]", "load avg (1 min) around"], [
+        markdown_table(["run", "1 worker [s]", "2 workers [s]", "speed-up",
+                        "cores the workers got (1 / 2 workers)",
+                        "2-process capacity of the machine", "load avg (1 min) around"], [
             [f"round {i + 1}", f"{runs[1][i]['wall']:.1f}", f"{runs[2][i]['wall']:.1f}",
+             f"{runs[1][i]['wall'] / runs[2][i]['wall']:.2f}x",
+             f"{runs[1][i]['cpu_sum'] / runs[1][i]['wall']:.2f} / "
+             f"{runs[2][i]['cpu_sum'] / runs[2][i]['wall']:.2f}",
+             f"{capacity[i]:.2f}x",
              f"{runs[1][i]['before'][0]:.1f}/{runs[1][i]['after'][0]:.1f} | "
              f"{runs[2][i]['before'][0]:.1f}/{runs[2][i]['after'][0]:.1f}"]
             for i in range(rounds)] + [["**median**", f"**{med1:.1f}**", f"**{med2:.1f}**",
+                                        f"**{speedup:.2f}x**", "",
+                                        f"{statistics.median(capacity):.2f}x",
                                         f"{min(loads):.1f}-{max(loads):.1f}"]]),
         "",
-        f"- **Speed-up of 2 workers over 1: {speedup:.2f}x** (medians; goal 1.7x). Median "
-        f"seconds per unit (one head, in the worker): {per_unit:.2f} s with 1 worker, "
-        f"{per_unit2:.2f} s with 2 — the same work costs "
-        f"{100 * (per_unit2 / per_unit - 1):+.0f}% per unit when both workers run.",
+        f"- **Speed-up of 2 workers over 1: {speedup:.2f}x** (medians; goal 1.7x). In the same "
+        f"rounds, two processes of fixed pure-Python work got {cap:.2f}x the throughput of one "
+        "(`capacity_probe`: the most any 2-worker sweep could get from this machine at that "
+        f"moment); the sweep reached {100 * speedup / cap:.0f}% of it.",
+        f"- Per unit (one head): median CPU time {cpu1:.2f} s with 1 worker, {cpu2:.2f} s with 2 "
+        f"(the work itself); median wall time {per_unit:.2f} s and {per_unit2:.2f} s (the "
+        "work plus the waiting for a core).",
         f"- Identical results in every run (same seed, 1 or 2 workers"
         f"{', in-process' if inprocess else ''}): **{identical}**.",
         f"- Mean relative error of the {units} heads vs exact softmax attention: "
@@ -188,25 +241,35 @@ def main() -> None:
                      f"Dask run costs {100 * (med1 / inprocess['wall'] - 1):+.0f}% over it.")
     lines.append(
         f"- The machine's load average was {min(loads):.1f}-{max(loads):.1f} on "
-        f"{os.cpu_count()} cores during the runs (other engineers' jobs): with more runnable "
-        "processes than cores, a second worker gets much less than a second core, so the "
-        "speed-up measured here is a floor of what an idle 2-core machine gives.")
+        f"{os.cpu_count()} cores during the runs (other engineers' jobs). "
+        + ("The goal is met." if speedup >= 1.7 else
+           "The goal is not met here: "
+           + ("the machine itself gave two processes little more than one core's worth "
+              f"({cap:.2f}x), so the contention, not the sweep, caps the figure; on an idle "
+              "2-core machine the same runs should approach the probe's 2x."
+              if cap < 1.7 else
+              "the machine had capacity for two processes, so the shortfall is the sweep's "
+              "own overhead (see the per-unit CPU times above).")))
     if cost:
-        per_query = cost["seconds"] / cost["queries"]
+        # CPU seconds: the work itself, not what this shared machine's contention added.
+        per_query = cost["cpu_seconds"] / cost["queries"]
         queries = 12 * 12 * 512
         worker_hours = queries * per_query / 3600.0
         unit_queries = max(1, int(round(5.0 / per_query)))
         bert_units = 144 * -(-512 // unit_queries)
-        efficiency = min(1.0, speedup / 2.0)
+        # Parallel efficiency of the sweep layer itself: its speed-up relative to what the
+        # machine gave two processes (on dedicated cores that ratio is what scales out).
+        efficiency = min(1.0, speedup / cap)
         lines += [
             "",
             "**Cost model: a BERT-base-sized run** (12 layers x 12 heads x 512 tokens, every "
             "token a query, through noisy circuits + ZNE+REM on FakeTorino, 8192 shots):",
             "",
             markdown_table(["quantity", "value", "how"], [
-                ["seconds per query (510 keys, m = 9)", f"{per_query:.2f} s",
+                ["CPU seconds per query (510 keys, m = 9)", f"{per_query:.2f} s",
                  f"measured: one unit of {cost['queries']} queries x 510 MiniLM keys in a warm "
-                 f"Dask worker ({cost['seconds']:.1f} s, load {cost['load'][0]:.1f}; "
+                 f"Dask worker ({cost['cpu_seconds']:.1f} s CPU, {cost['seconds']:.1f} s wall "
+                 f"at load {cost['load'][0]:.1f}; "
                  f"{cost['two_qubit_gates']:.0f} two-qubit gates per circuit, relative "
                  f"error {100 * cost['relative_error']:.1f}%)"],
                 ["query circuits", f"{queries:,}", "144 heads x 512 queries (x 3 ZNE folds "
@@ -217,7 +280,7 @@ def main() -> None:
                 ["worker-hours", f"{worker_hours:.1f}", "queries x seconds per query"],
                 ["workers for one hour", f"{int(np.ceil(worker_hours / efficiency))}",
                  f"worker-hours / parallel efficiency {efficiency:.2f} (the 2-worker speed-up "
-                 "/ 2 measured above, on a loaded machine)"],
+                 "/ the machine's 2-process capacity, measured above)"],
                 ["memory per worker", f"{cost['peak_rss_mb']:.0f} MB peak RSS",
                  "measured in the worker (Qiskit, Aer, the m = 9 density matrices of the "
                  "folded circuits); a 2 GiB Dask memory limit leaves room"],

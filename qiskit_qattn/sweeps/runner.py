@@ -40,20 +40,22 @@ ProgressCallback = Callable[[int, int, Unit, str], None]
 
 
 def execute_unit(unit: Unit) -> UnitOutput:
-    """Compute ``unit`` in this process; metadata gains seconds, worker and peak memory.
+    """Compute ``unit`` in this process; metadata gains wall and CPU seconds, worker, memory.
 
     This is the function every engine runs on its workers.
 
     Example:
         >>> out = execute_unit(Unit("numpy:linspace", {"start": 0.0, "stop": 1.0, "num": 3}))
         >>> out.arrays["result"].tolist(), sorted(out.metadata)
-        ([0.0, 0.5, 1.0], ['peak_rss_mb', 'seconds', 'worker'])
+        ([0.0, 0.5, 1.0], ['cpu_seconds', 'peak_rss_mb', 'seconds', 'worker'])
     """
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out = unit.run()
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     return UnitOutput(out.arrays, {**out.metadata, "seconds": seconds,
+                                   "cpu_seconds": cpu_seconds,
                                    "worker": f"{socket.gethostname()}:{os.getpid()}",
                                    "peak_rss_mb": round(peak, 1)})
 

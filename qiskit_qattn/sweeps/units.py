@@ -118,8 +118,9 @@ class UnitOutput:
     Attributes:
         arrays: ``name -> numpy array``.
         metadata: the unit's JSON metadata; the runner adds ``"seconds"`` (compute time in the
-            worker), ``"worker"`` (``host:pid``) and ``"peak_rss_mb"`` (the worker's peak
-            resident memory so far).
+            worker), ``"cpu_seconds"`` (the worker's CPU time for it: the work itself, whatever
+            share of a core the machine gave), ``"worker"`` (``host:pid``) and
+            ``"peak_rss_mb"`` (the worker's peak resident memory so far).
     """
 
     arrays: dict[str, np.ndarray]
