@@ -10,10 +10,10 @@ sentence-transformers config (mean over the attention mask, L2 normalised).
 Text: held-out passages of the Python Language Reference shipped with Python
 (``qiskit_qattn.data.reference_text``), starting after the first ``HELD_OUT_CHARS`` characters
 (the part used to capture heads and fit schedules elsewhere in this repository), each
-paragraph once (the reference repeats some, which would tie in retrieval). Two sets:
-``short`` (paragraphs of >= 40 words, texts of ~20-100 tokens) and ``long`` (consecutive
-paragraphs joined to >= 240 words, texts of ~150-250 tokens). Each passage is split at its
-middle word.
+paragraph once (the reference repeats some, which would tie in retrieval). Consecutive
+paragraphs of one ``pydoc_data`` topic are joined until a set's minimum word count: ``short``
+(>= 40 words, texts of ~20-100 tokens) and ``long`` (>= 200 words, texts of ~130-250 tokens).
+Each passage is split at its middle word.
 
 Measured for each backend, all in one run:
 
@@ -32,7 +32,7 @@ run), so a rerun reproduces the quality figures. Another engineer is speeding up
 rerun this script unchanged to refresh the section.
 
 Usage: python benchmarks/hf_models.py [--quick] [--backends exact classical ...]
-       [--passages 64 24] [--sizes 128 256 512] [--repeats 3] [--threads 1] [--no-ablation]
+       [--passages 64 20] [--sizes 128 256 512] [--repeats 3] [--threads 1] [--no-ablation]
 (writes the ``hf_models`` section of RESULTS.md; ``--quick`` writes ``hf_models-quick``).
 """
 
@@ -59,25 +59,42 @@ SHORT_TOKENS = 32  # phase0-proto's default top_k: it computes every key exactly
 GOAL_COSINE, GOAL_RECALL_GAP, GOAL_EXACT = 0.99, 0.05, 1e-5
 
 
-#: Passage sets: name -> minimum words (consecutive paragraphs are joined until reached).
-PASSAGE_SETS = {"short": MIN_WORDS, "long": 240}
+#: Passage sets: name -> minimum words (consecutive paragraphs of one topic joined until reached).
+PASSAGE_SETS = {"short": MIN_WORDS, "long": 200}
+
+
+def held_out_paragraphs(offset_chars: int = HELD_OUT_CHARS) -> list[tuple[str, str]]:
+    """``(paragraph, topic)`` of the held-out text, each paragraph once, in text order.
+
+    The reference repeats some paragraphs (a repeat would tie in retrieval, and one seen before
+    the held-out part is not held out); the topic is the ``pydoc_data.topics`` entry it comes
+    from, so that passages never join unrelated text.
+    """
+    from pydoc_data.topics import topics
+
+    from qiskit_qattn.data import reference_text
+
+    paragraphs = reference_text().split("\n")
+    keys = sorted(topics)
+    flat = {k: " ".join(topics[k].split()) for k in keys}
+    out, seen, pos, k = [], set(), 0, 0
+    for para in paragraphs:
+        while para not in flat[keys[k]]:  # reference_text walks the topics in sorted order
+            k += 1
+        if pos >= offset_chars and para not in seen:
+            out.append((para, keys[k]))
+        seen.add(para)
+        pos += len(para) + 1
+    return out
 
 
 def held_out_passages(count: int, *, min_words: int = MIN_WORDS,
                       offset_chars: int = HELD_OUT_CHARS) -> list[str]:
-    """``count`` passages of >= ``min_words`` words: consecutive held-out paragraphs, joined."""
-    from qiskit_qattn.data import reference_text
-
-    text = reference_text()
-    start = text.find("\n", offset_chars) + 1
-    # The reference repeats some paragraphs; a repeat would be a tie in retrieval, and one seen
-    # before the held-out part is not held out.
-    seen = set(text[:start].split("\n"))
-    out, current = [], []
-    for para in text[start:].split("\n"):
-        if para in seen:
-            continue
-        seen.add(para)
+    """``count`` passages of >= ``min_words`` words of held-out text, each within one topic."""
+    out, current, topic = [], [], None
+    for para, owner in held_out_paragraphs(offset_chars):
+        if owner != topic:
+            current, topic = [], owner
         current.append(para)
         if sum(len(p.split()) for p in current) >= min_words:
             out.append(" ".join(current))
@@ -215,8 +232,9 @@ def report(sets: dict, t: dict, command: str, threads: int) -> str:
         f"Command: `{command}`",
         "",
         "Held-out passages of the Python Language Reference shipped with Python (text after "
-        f"character {HELD_OUT_CHARS}; consecutive paragraphs joined until a set's minimum word "
-        "count), each split at its middle word. Models loaded with "
+        f"character {HELD_OUT_CHARS}, each paragraph once; consecutive paragraphs of one topic "
+        "joined until a set's minimum word count), each split at its middle word. Models loaded "
+        "with "
         "`AutoModel.from_pretrained(path, attn_implementation=\"qattn_<backend>\")` (all 6 "
         "layers x 12 heads, default options), reference `attn_implementation=\"sdpa\"`; "
         f"torch threads: {threads}; sampling seeded by `torch.manual_seed(0)`. Retrieval: the "
@@ -325,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="16 passages, 128 tokens only, 1 round, no per-layer runs")
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS))
-    ap.add_argument("--passages", type=int, nargs=2, default=[64, 24], metavar=("SHORT", "LONG"),
+    ap.add_argument("--passages", type=int, nargs=2, default=[64, 20], metavar=("SHORT", "LONG"),
                     help="passages in the short and the long set (0 skips a set)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
     ap.add_argument("--repeats", type=int, default=3)
