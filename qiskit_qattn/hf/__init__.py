@@ -26,6 +26,7 @@ from .registration import (
     register,
     register_all,
     registered_implementations,
+    unregister,
 )
 from .settings import ModuleSettings
 
@@ -49,4 +50,5 @@ __all__ = [
     "registered_implementations",
     "sentence_embeddings",
     "unpatch_model",
+    "unregister",
 ]

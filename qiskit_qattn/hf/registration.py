@@ -69,6 +69,28 @@ def register(backend: str) -> str:
     return name
 
 
+def unregister(backend: str) -> None:
+    """Remove ``qattn_<backend>`` from transformers (both interfaces); no error if absent.
+
+    Models already switched to it fail at their next forward pass; switch them first.
+
+    Example:
+        >>> from transformers import AttentionInterface
+        >>> unregister("exact"); "qattn_exact" in AttentionInterface()
+        False
+        >>> register("exact") in AttentionInterface()
+        True
+    """
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface
+
+    if not isinstance(backend, str) or not backend:
+        raise ValueError(f"backend must be a non-empty string; got {backend!r}")
+    name = PREFIX + backend
+    for interface in (AttentionInterface, AttentionMaskInterface):
+        interface._global_mapping.pop(name, None)
+
+
 def register_all() -> tuple[str, ...]:
     """Register every attention backend; return the implementation names."""
     return tuple(register(b) for b in available_backends())

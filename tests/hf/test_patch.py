@@ -23,6 +23,7 @@ def uniform_backend():
     register_backend("test-hf-uniform", masked_mean_backend)
     yield "test-hf-uniform"
     unregister_backend("test-hf-uniform")
+    hf.unregister("test-hf-uniform")
 
 
 def record_layers(model):

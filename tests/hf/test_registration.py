@@ -52,5 +52,6 @@ def test_backend_registered_later_can_be_registered_in_transformers():
         assert "qattn_test-hf-late" in hf.registered_implementations()
     finally:
         unregister_backend("test-hf-late")
-        del AttentionInterface._global_mapping["qattn_test-hf-late"]
-        del AttentionMaskInterface._global_mapping["qattn_test-hf-late"]
+        hf.unregister("test-hf-late")
+    assert "qattn_test-hf-late" not in AttentionInterface()
+    assert "qattn_test-hf-late" not in AttentionMaskInterface()
