@@ -429,9 +429,10 @@ def resolve_workers(workers: Any = None, *, engine: str = "dask",
     """A :class:`Workers` for ``workers``: ``None``/1 (this process), ``n`` or an object.
 
     Args:
-        workers: ``None`` or ``1`` -> :class:`InProcessWorkers` (a 1-worker cluster:
-            ``DaskWorkers(1)``); an integer ``n > 1`` -> ``n`` local workers of ``engine``; a :class:`Workers` -> itself; a
-            ``distributed.Client`` -> :class:`DaskWorkers` on it.
+        workers: ``None`` or ``1`` -> :class:`InProcessWorkers` for every engine (for a
+            1-worker cluster pass ``DaskWorkers(1)``); an integer ``n > 1`` -> ``n`` local
+            workers of ``engine``; a :class:`Workers` -> itself; a ``distributed.Client`` ->
+            :class:`DaskWorkers` on it.
         engine: ``"dask"`` (default), ``"processes"``, ``"ray"`` or ``"inprocess"``.
         address: join a running Dask/Ray cluster instead of starting local workers.
 
