@@ -9,8 +9,11 @@ one unit per head, through ``qiskit_qattn.sweeps.sweep_model`` — the entry poi
 uses. Two Dask ``LocalCluster`` s (1 and 2 worker processes, one thread each) are started and
 warmed up (imports, Numba, noise-model caches: a few units each, not counted); then the sweep
 runs on each in alternating order for ``--rounds`` rounds, every run into a fresh job store (so
-nothing is read back). The load average of the machine is recorded around every run: the
-machine is shared, and the ratio is only as good as the cores it gets. Every run must give
+nothing is read back). The machine is shared, so every run also records the cores its workers
+actually got (the units' CPU seconds / the run's wall time) and every round starts with a probe
+of what the machine gives two processes of fixed work right then: the speed-up is reported next
+to the ratio of cores the 2-worker and 1-worker runs received, and their quotient (the sweep's
+parallel efficiency) is what carries over to dedicated cores. Every run must give
 identical results (same seed). Then one in-process run (no Dask) as the baseline of the Dask
 overhead, and the cost model: one unit of 4 queries x 510 keys (m = 9 key qubits) measured on a
 1-worker cluster (seconds and the worker's peak memory), scaled to a BERT-base-sized run.
@@ -174,9 +177,11 @@ def main() -> None:
         same = all(np.array_equal(a, b) for a, b in zip(values_of(result), reference,
                                                           strict=True))
         identical &= same
-        inprocess = {"wall": wall, "before": before, "after": after, "identical": same}
-        print(f"in-process: {wall:.1f} s, load {before[0]:.1f} -> {after[0]:.1f}, identical "
-              f"{same}", flush=True)
+        cpu = sum(float(result.sweep[u].metadata["cpu_seconds"]) for u in result.sweep.units)
+        inprocess = {"wall": wall, "before": before, "after": after, "identical": same,
+                     "cores": cpu / wall}
+        print(f"in-process: {wall:.1f} s, cores used {cpu / wall:.2f}, load "
+              f"{before[0]:.1f} -> {after[0]:.1f}, identical {same}", flush=True)
     cost = None if (args.no_cost_model or args.quick) else cost_model()
     if cost:
         print(f"cost model unit: {cost}", flush=True)
@@ -194,6 +199,13 @@ def main() -> None:
     cpu1 = statistics.median(x["cpu_median"] for x in runs[1])
     cpu2 = statistics.median(x["cpu_median"] for x in runs[2])
     cap = statistics.median(capacity)
+    cores = {n: [x["cpu_sum"] / x["wall"] for x in runs[n]] for n in (1, 2)}
+    core_ratio = [c2 / c1 for c1, c2 in zip(cores[1], cores[2], strict=True)]
+    round_speedup = [a["wall"] / b["wall"] for a, b in zip(runs[1], runs[2], strict=True)]
+    # Parallel efficiency: the speed-up per unit of extra cores the workers actually received.
+    round_efficiency = [s / r for s, r in zip(round_speedup, core_ratio, strict=True)]
+    efficiency = statistics.median(round_efficiency)
+    most_cores = max(cores[2])
     lines = [
         f"Command: `python benchmarks/sweeps.py{' --quick' if args.quick else ''}` "
         f"({rounds} rounds, 1 and 2 workers alternating). Python {sys.version.split()[0]}, "
@@ -209,24 +221,32 @@ def main() -> None:
         "before timing.",
         "",
         markdown_table(["run", "1 worker [s]", "2 workers [s]", "speed-up",
-                        "cores the workers got (1 / 2 workers)",
-                        "2-process capacity of the machine", "load avg (1 min) around"], [
+                        "cores the workers got (1 / 2 workers)", "ratio of cores got",
+                        "efficiency (speed-up / ratio)",
+                        "2-process probe", "load avg (1 min) around"], [
             [f"round {i + 1}", f"{runs[1][i]['wall']:.1f}", f"{runs[2][i]['wall']:.1f}",
              f"{runs[1][i]['wall'] / runs[2][i]['wall']:.2f}x",
-             f"{runs[1][i]['cpu_sum'] / runs[1][i]['wall']:.2f} / "
-             f"{runs[2][i]['cpu_sum'] / runs[2][i]['wall']:.2f}",
-             f"{capacity[i]:.2f}x",
-             f"{runs[1][i]['before'][0]:.1f}/{runs[1][i]['after'][0]:.1f} | "
+             f"{cores[1][i]:.2f} / {cores[2][i]:.2f}", f"{core_ratio[i]:.2f}x",
+             f"{round_efficiency[i]:.2f}", f"{capacity[i]:.2f}x",
+             f"{runs[1][i]['before'][0]:.1f}/{runs[1][i]['after'][0]:.1f}; "
              f"{runs[2][i]['before'][0]:.1f}/{runs[2][i]['after'][0]:.1f}"]
             for i in range(rounds)] + [["**median**", f"**{med1:.1f}**", f"**{med2:.1f}**",
                                         f"**{speedup:.2f}x**", "",
+                                        f"{statistics.median(core_ratio):.2f}x",
+                                        f"**{efficiency:.2f}**",
                                         f"{statistics.median(capacity):.2f}x",
                                         f"{min(loads):.1f}-{max(loads):.1f}"]]),
         "",
-        f"- **Speed-up of 2 workers over 1: {speedup:.2f}x** (medians; goal 1.7x). In the same "
-        f"rounds, two processes of fixed pure-Python work got {cap:.2f}x the throughput of one "
-        "(`capacity_probe`: the most any 2-worker sweep could get from this machine at that "
-        f"moment); the sweep reached {100 * speedup / cap:.0f}% of it.",
+        f"- **Speed-up of 2 workers over 1: {speedup:.2f}x** (median wall times; goal 1.7x on "
+        f"this 2-core machine). The machine was shared (load {min(loads):.1f}-{max(loads):.1f} "
+        f"on {os.cpu_count()} cores): the 1-worker runs got {min(cores[1]):.2f}-"
+        f"{max(cores[1]):.2f} cores, the 2-worker runs {min(cores[2]):.2f}-{max(cores[2]):.2f} "
+        f"(CPU seconds of the units / wall time), i.e. {statistics.median(core_ratio):.2f}x "
+        "more (median). The speed-up follows the cores received, not the worker count: "
+        f"**parallel efficiency {efficiency:.2f}** (per round: speed-up / ratio of cores "
+        "received; median). The fixed-work probe at the start of each round (two processes vs "
+        f"one, median {cap:.2f}x) is a snapshot of a few seconds and swings with the other "
+        "jobs; the cores-received columns are measured over the runs themselves.",
         f"- Per unit (one head): median CPU time {cpu1:.2f} s with 1 worker, {cpu2:.2f} s with 2 "
         f"(the work itself); median wall time {per_unit:.2f} s and {per_unit2:.2f} s (the "
         "work plus the waiting for a core).",
@@ -236,20 +256,26 @@ def main() -> None:
         f"{100 * finite.mean():.2f}% (max {100 * finite.max():.2f}%).",
     ]
     if inprocess:
-        lines.append(f"- In-process (no Dask, 1 worker): {inprocess['wall']:.1f} s (load "
-                     f"{inprocess['before'][0]:.1f}/{inprocess['after'][0]:.1f}); the 1-worker "
-                     f"Dask run costs {100 * (med1 / inprocess['wall'] - 1):+.0f}% over it.")
-    lines.append(
-        f"- The machine's load average was {min(loads):.1f}-{max(loads):.1f} on "
-        f"{os.cpu_count()} cores during the runs (other engineers' jobs). "
-        + ("The goal is met." if speedup >= 1.7 else
-           "The goal is not met here: "
-           + ("the machine itself gave two processes little more than one core's worth "
-              f"({cap:.2f}x), so the contention, not the sweep, caps the figure; on an idle "
-              "2-core machine the same runs should approach the probe's 2x."
-              if cap < 1.7 else
-              "the machine had capacity for two processes, so the shortfall is the sweep's "
-              "own overhead (see the per-unit CPU times above).")))
+        dask_cpu = statistics.median(x["cpu_sum"] for x in runs[1])
+        lines.append(f"- In-process (no Dask, 1 worker): {inprocess['wall']:.1f} s with "
+                     f"{inprocess['cores']:.2f} cores received (load "
+                     f"{inprocess['before'][0]:.1f}/{inprocess['after'][0]:.1f}); the units' "
+                     f"CPU time is {inprocess['cores'] * inprocess['wall']:.0f} s in-process "
+                     f"vs {dask_cpu:.0f} s on a 1-worker Dask cluster (median): the wall-time "
+                     f"difference ({100 * (med1 / inprocess['wall'] - 1):+.0f}%) is mostly the "
+                     "cores each run got.")
+    if most_cores >= 1.7:
+        verdict = ("The goal is met." if speedup >= 1.7 else
+                   "The goal is not met although the 2-worker runs got the cores: the "
+                   "shortfall is the sweep's own overhead.")
+    else:
+        verdict = (f"The goal cannot be tested as stated here: no 2-worker run got more than "
+                   f"{most_cores:.2f} cores of the 2, so the measured wall-time ratio says more "
+                   "about the other jobs than about the sweep. What carries over is the "
+                   f"efficiency: on 2 free cores the same runs would give about "
+                   f"{2 * min(1.0, efficiency):.2f}x (2 x efficiency, capped at 2; an estimate, "
+                   "not a measurement).")
+    lines.append(f"- {verdict}")
     if cost:
         # CPU seconds: the work itself, not what this shared machine's contention added.
         per_query = cost["cpu_seconds"] / cost["queries"]
@@ -257,9 +283,8 @@ def main() -> None:
         worker_hours = queries * per_query / 3600.0
         unit_queries = max(1, int(round(5.0 / per_query)))
         bert_units = 144 * -(-512 // unit_queries)
-        # Parallel efficiency of the sweep layer itself: its speed-up relative to what the
-        # machine gave two processes (on dedicated cores that ratio is what scales out).
-        efficiency = min(1.0, speedup / cap)
+        # Parallel efficiency measured above (speed-up per extra core received), capped at 1.
+        efficiency = min(1.0, efficiency)
         lines += [
             "",
             "**Cost model: a BERT-base-sized run** (12 layers x 12 heads x 512 tokens, every "
@@ -279,8 +304,8 @@ def main() -> None:
                  "with)"],
                 ["worker-hours", f"{worker_hours:.1f}", "queries x seconds per query"],
                 ["workers for one hour", f"{int(np.ceil(worker_hours / efficiency))}",
-                 f"worker-hours / parallel efficiency {efficiency:.2f} (the 2-worker speed-up "
-                 "/ the machine's 2-process capacity, measured above)"],
+                 f"worker-hours / parallel efficiency {efficiency:.2f} (measured above: "
+                 "speed-up / ratio of cores received, capped at 1)"],
                 ["memory per worker", f"{cost['peak_rss_mb']:.0f} MB peak RSS",
                  "measured in the worker (Qiskit, Aer, the m = 9 density matrices of the "
                  "folded circuits); a 2 GiB Dask memory limit leaves room"],
@@ -291,8 +316,8 @@ def main() -> None:
             "Plan beyond one machine (on paper): one driver owns the job store on its local "
             "disk and streams units to a Dask cluster (`qattn sweep --cluster "
             "tcp://scheduler:8786`, or `DaskWorkers(address=...)`): `dask-jobqueue` on an HPC "
-            f"scheduler, ~{int(np.ceil(worker_hours / efficiency / 32))} nodes of 32 cores for one"
-            " hour, each worker with one thread and a 2 GiB memory limit. Workers only "
+            f"scheduler, {int(np.ceil(worker_hours / efficiency / 32))} node(s) of 32 cores for "
+            "one hour, each worker with one thread and a 2 GiB memory limit. Workers only "
             "compute; results travel back to the driver, which writes them to the store as "
             "they arrive, so a killed driver resumes from the store and a lost node only "
             "costs its in-flight units (resubmitted by Dask, then by the runner). The driver "

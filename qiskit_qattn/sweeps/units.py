@@ -1,7 +1,7 @@
 """Units of work: a function named by import path, its parameters, and their fingerprint.
 
 A :class:`Unit` is what one worker computes in one go (sized to seconds: the schedulers
-behind :mod:`.pools` handle thousands of such tasks well and 10^5 tiny ones badly). Its
+behind :mod:`.workers` handle thousands of such tasks well and 10^5 tiny ones badly). Its
 :attr:`Unit.key` is a fingerprint of the function's import path and every parameter (arrays by
 content), so the same work always has the same job-store key: a finished unit is found in the
 store and never computed twice; a changed parameter is new work.

@@ -5,12 +5,9 @@ import os
 import signal
 
 import numpy as np
-import pytest
 
 from qiskit_qattn.runtime import JobStore
 from qiskit_qattn.sweeps import InProcessWorkers, ProcessPoolWorkers, run_sweep
-
-pytestmark = pytest.mark.slow
 
 
 def test_a_killed_pool_worker_is_replaced_and_its_units_rerun(helpers, tmp_path):

@@ -140,3 +140,23 @@ def test_attention_units_match_estimate_attention_and_exact_attention(helpers, t
     assert got.metadata["relative_error"] == pytest.approx(
         direct.relative_error(exact_attention(p["Q"], p["K"], p["V"], scale=p["scale"])))
     assert got.metadata["two_qubit_gates"] > 0 and got.metadata["seconds"] > 0
+
+
+def test_runtime_local_mode_unit_runs_through_runtime_into_the_sweeps_store(helpers, tmp_path):
+    """execution="runtime": the unit runs a RuntimeExecutor (local testing mode on FakeTorino)
+    whose task lands in the sweep's own store; its values estimate exact attention."""
+    from qiskit_qattn.sweeps import attention_units
+
+    heads = helpers.random_heads(layers=1, heads=1, tokens=6)
+    (unit,) = attention_units(heads, num_keys=4, num_queries=2, value_columns=2,
+                              family="warm_start", execution="runtime", device="fake_torino",
+                              shots=4000, seed=3, runtime_store=str(tmp_path))
+    got = run_sweep([unit], store=tmp_path)[unit]
+    records = JobStore(tmp_path).records()
+    assert {r["kind"] for r in records} - {"unit"}, records  # the unit's Runtime task(s)
+    assert all(r["status"] == "done" for r in records)
+    p = unit.params
+    reference = exact_attention(p["Q"], p["K"], p["V"], scale=p["scale"])
+    error = np.linalg.norm(got.arrays["values"] - reference) / np.linalg.norm(reference)
+    assert got.metadata["relative_error"] == pytest.approx(error)
+    assert error < 0.5 and got.metadata["total_shots"] >= 2 * 4000
