@@ -10,8 +10,9 @@ Calibration circuits prepare basis states on exactly the physical qubits an ISA 
 Measured frequencies ``q`` are mitigated by least squares with non-negativity,
 ``p = argmin_{p >= 0} ||A p - q||`` renormalised to sum one (``solver="nnls"``), or by
 ``A^{-1} q`` (``solver="inverse"``, may go negative). The covariance of ``p`` is propagated to
-first order, ``A^{-1} Cov(q) A^{-T}``, with the multinomial ``Cov(q)``; calibration shot noise is
-not included.
+first order: ``A^{-1} Cov(q) A^{-T}`` with the multinomial ``Cov(q)``, plus the calibration's own
+shot noise, ``A^{-1} dA p`` over the estimated flip rates (tensored) or confusion-matrix columns
+(full). The calibration term is common to every circuit mitigated with the same calibration.
 """
 
 from __future__ import annotations
@@ -136,12 +137,17 @@ class ReadoutCalibration:
         num_measured: ``k``.
         qubit_matrices: per-qubit ``2x2`` matrices ``A_i[measured, prepared]`` (tensored only).
         matrix: the full ``2**k x 2**k`` column-stochastic matrix ``A[measured, prepared]``.
+        frequencies: the calibration circuits' outcome frequencies ``[states, 2**k]`` (``None``
+            for a calibration given as exact matrices).
+        shots: shots per calibration circuit (``None`` likewise).
     """
 
     method: str
     num_measured: int
     matrix: np.ndarray
     qubit_matrices: tuple[np.ndarray, ...] = ()
+    frequencies: np.ndarray | None = None
+    shots: np.ndarray | None = None
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, num_measured: int,
@@ -160,8 +166,9 @@ class ReadoutCalibration:
                 f"calibration counts must be shaped {(len(states), 2**num_measured)}; "
                 f"got {freq.shape}"
             )
+        shots = np.asarray(counts, dtype=float).sum(axis=-1)
         if method == "full":
-            return cls(method, num_measured, freq.T.copy())
+            return cls(method, num_measured, freq.T.copy(), (), freq, shots)
         outcomes = np.arange(2**num_measured)
         mats = []
         for i in range(num_measured):
@@ -169,7 +176,8 @@ class ReadoutCalibration:
             e0 = float(freq[0, bit == 1].sum())  # P(read 1 | prepared 0)
             e1 = float(freq[1, bit == 0].sum())  # P(read 0 | prepared 1)
             mats.append(np.array([[1 - e0, e1], [e0, 1 - e1]]))
-        return cls.from_qubit_matrices(mats)
+        exact = cls.from_qubit_matrices(mats)
+        return cls("tensored", num_measured, exact.matrix, exact.qubit_matrices, freq, shots)
 
     @classmethod
     def from_qubit_matrices(cls, matrices: Sequence[np.ndarray]) -> ReadoutCalibration:
@@ -194,13 +202,61 @@ class ReadoutCalibration:
         """Mean probability of reading the prepared state, ``trace(A) / 2**k``."""
         return float(np.trace(self.matrix) / self.matrix.shape[0])
 
-    def mitigate(self, counts: np.ndarray, *, solver: str = "nnls"
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def calibration_covariance(self, probs: np.ndarray) -> np.ndarray:
+        """Covariance ``[n, 2**k, 2**k]`` the calibration's shot noise adds to mitigated ``probs``.
+
+        First order in the estimated confusion matrix: ``dp = -A^{-1} dA p``. Zero for a
+        calibration given as exact matrices.
+
+        Example:
+            >>> cal = ReadoutCalibration.from_counts(np.array([[900, 100], [200, 800]]), 1)
+            >>> cov = cal.calibration_covariance(np.array([[1.0, 0.0]]))
+            >>> round(float(cov[0, 0, 0]), 6)  # Var(e0) / (1 - e0 - e1)**2 = 9e-5 / 0.49
+            0.000184
+        """
+        p = np.atleast_2d(np.asarray(probs, dtype=float))
+        dim = 2**self.num_measured
+        out = np.zeros((len(p), dim, dim))
+        if self.frequencies is None or self.shots is None:
+            return out
+        inverse = np.linalg.pinv(self.matrix)
+        if self.method == "full":
+            for j in range(dim):
+                col = self.frequencies[j]
+                cov_col = (np.diag(col) - np.outer(col, col)) / self.shots[j]
+                core = inverse @ cov_col @ inverse.T
+                out += p[:, j, None, None] ** 2 * core[None]
+            return out
+        k = self.num_measured
+        outcomes = np.arange(dim)
+        bits = np.stack([(outcomes >> i) & 1 for i in range(k)], axis=1).astype(float)  # [D, k]
+        derivs = []  # per parameter: dA as a full matrix
+        variances = []
+        for state, sign in ((0, 0), (1, 1)):
+            f = self.frequencies[state]
+            marg = bits if state == 0 else 1.0 - bits  # e0: P(read 1 | 0); e1: P(read 0 | 1)
+            cov_e = marg.T @ (np.diag(f) - np.outer(f, f)) @ marg / self.shots[state]
+            variances.append(cov_e)
+            for i in range(k):
+                d_i = np.array([[-1.0, 0.0], [1.0, 0.0]]) if sign == 0 else np.array(
+                    [[0.0, 1.0], [0.0, -1.0]])
+                full = np.ones((1, 1))
+                for j in range(k):
+                    full = np.kron(d_i if j == i else self.qubit_matrices[j], full)
+                derivs.append(full)
+        cov_params = np.zeros((2 * k, 2 * k))
+        cov_params[:k, :k], cov_params[k:, k:] = variances
+        jac = np.stack([-(p @ (inverse @ d).T) for d in derivs], axis=2)  # [n, D, 2k]
+        return jac @ cov_params @ jac.transpose(0, 2, 1)
+
+    def mitigate(self, counts: np.ndarray, *, solver: str = "nnls",
+                 include_calibration: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Mitigated distributions and their covariances from raw counts.
 
         Args:
             counts: ``[n, 2**k]`` raw counts (rows: circuits).
             solver: ``"nnls"`` (non-negative least squares, renormalised) or ``"inverse"``.
+            include_calibration: add the calibration's shot noise to the covariances.
 
         Returns:
             ``(probabilities [n, 2**k], covariances [n, 2**k, 2**k])``.
@@ -230,6 +286,8 @@ class ReadoutCalibration:
                 total = p.sum()
                 probs[i] = p / total if total > 0 else np.full(dim, 1.0 / dim)
         covs = np.einsum("ij,njk,lk->nil", inverse, cov_q, inverse)
+        if include_calibration:
+            covs = covs + self.calibration_covariance(probs)
         return probs, covs
 
 

@@ -134,3 +134,32 @@ def test_execute_with_rem_runs_once_and_mitigates():
     other.measure([0, 1], [0, 1])
     with pytest.raises(ValueError, match="same physical qubits"):
         execute_with_rem([qc, other], run)
+
+
+@pytest.mark.parametrize("method", ["tensored", "full"])
+def test_error_bars_include_the_calibration_shot_noise(method):
+    """Mitigated probabilities scatter by target AND calibration shot noise; the reported
+    covariance covers both (and the calibration term alone is what target shots can't fix)."""
+    from qiskit_qattn.noise.distributions import apply_readout
+    from qiskit_qattn.sim import sample_counts
+
+    rng = np.random.default_rng(3)
+    mats = [np.array([[0.95, 0.08], [0.05, 0.92]]), np.array([[0.9, 0.04], [0.1, 0.96]])]
+    truth = np.array([0.5, 0.1, 0.3, 0.1])
+    measured = apply_readout(truth, mats)
+    states = [0, 3] if method == "tensored" else [0, 1, 2, 3]
+    cal_truth = np.stack([apply_readout(np.eye(4)[s], mats) for s in states])
+    cal_shots, shots = 3000, 400_000  # calibration noise dominates
+    estimates, reported, cal_only = [], [], []
+    for _ in range(400):
+        cal = ReadoutCalibration.from_counts(sample_counts(cal_truth, cal_shots, rng), 2, method)
+        p, cov = cal.mitigate(sample_counts(measured, shots, rng), solver="inverse")
+        estimates.append(p[0])
+        reported.append(np.sqrt(np.diag(cov[0])))
+        cal_only.append(np.sqrt(np.diag(cal.calibration_covariance(p)[0])))
+    spread = np.std(estimates, axis=0)
+    np.testing.assert_allclose(np.mean(reported, axis=0), spread, rtol=0.15)
+    assert np.all(np.mean(cal_only, axis=0) > 0.7 * spread)
+    _, without = cal.mitigate(sample_counts(measured, shots, rng), solver="inverse",
+                              include_calibration=False)
+    assert np.all(np.sqrt(np.diag(without[0])) < 0.5 * spread)
