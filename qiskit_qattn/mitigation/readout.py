@@ -202,6 +202,21 @@ class ReadoutCalibration:
         """Mean probability of reading the prepared state, ``trace(A) / 2**k``."""
         return float(np.trace(self.matrix) / self.matrix.shape[0])
 
+    def pseudo_inverse(self) -> np.ndarray:
+        """``A^+``; for a tensored calibration the Kronecker product of the per-qubit ones.
+
+        Example:
+            >>> cal = ReadoutCalibration.from_qubit_matrices([[[0.9, 0.2], [0.1, 0.8]]] * 2)
+            >>> bool(np.allclose(cal.pseudo_inverse() @ cal.matrix, np.eye(4)))
+            True
+        """
+        if not self.qubit_matrices:
+            return np.linalg.pinv(self.matrix)
+        full = np.ones((1, 1))
+        for m in self.qubit_matrices:  # (x) A_i^+ = ((x) A_i)^+, without an SVD of 2**k x 2**k
+            full = np.kron(np.linalg.pinv(m), full)
+        return full
+
     def calibration_covariance(self, probs: np.ndarray) -> np.ndarray:
         """Covariance ``[n, 2**k, 2**k]`` the calibration's shot noise adds to mitigated ``probs``.
 
@@ -216,37 +231,53 @@ class ReadoutCalibration:
         """
         p = np.atleast_2d(np.asarray(probs, dtype=float))
         dim = 2**self.num_measured
-        out = np.zeros((len(p), dim, dim))
         if self.frequencies is None or self.shots is None:
-            return out
-        inverse = np.linalg.pinv(self.matrix)
+            return np.zeros((len(p), dim, dim))
         if self.method == "full":
-            for j in range(dim):
-                col = self.frequencies[j]
-                cov_col = (np.diag(col) - np.outer(col, col)) / self.shots[j]
-                core = inverse @ cov_col @ inverse.T
-                out += p[:, j, None, None] ** 2 * core[None]
-            return out
+            return self._full_calibration_covariance(p)
+        return self._tensored_calibration_covariance(p)
+
+    def _full_calibration_covariance(self, p: np.ndarray) -> np.ndarray:
+        # Column j of A is the frequency vector f_j of prepared state j, multinomial with
+        # covariance C_j = (diag f_j - f_j f_j^T) / N_j; dp = -A^+ dA p gives
+        # sum_j p_j**2 A^+ C_j A^+^T = A^+ diag(w) A^+^T - G^T diag(p**2 / N) G with
+        # w = sum_j p_j**2 f_j / N_j and G[j] = A^+ f_j: two matmuls per row, no loop over j.
+        inverse = self.pseudo_inverse()
+        weights = p**2 / self.shots[None, :]  # [n, D]
+        g = self.frequencies @ inverse.T  # [D, D]: row j = A^+ f_j
+        w = weights @ self.frequencies  # [n, D]
+        first = (inverse[None, :, :] * w[:, None, :]) @ inverse.T
+        second = np.einsum("ja,nj,jb->nab", g, weights, g, optimize=True)
+        return first - second
+
+    def _tensored_calibration_covariance(self, p: np.ndarray) -> np.ndarray:
+        # A = (x)_i A_i, so A^+ dA/d(theta_i) is the 2x2 matrix A_i^+ dA_i/d(theta_i) acting on
+        # qubit i alone: each Jacobian column is one axis contraction of p seen as a
+        # [n, 2, ..., 2] tensor (no 2**k x 2**k Kronecker product per parameter).
         k = self.num_measured
+        dim = 2**k
+        n = len(p)
         outcomes = np.arange(dim)
-        bits = np.stack([(outcomes >> i) & 1 for i in range(k)], axis=1).astype(float)  # [D, k]
-        derivs = []  # per parameter: dA as a full matrix
-        variances = []
-        for state, sign in ((0, 0), (1, 1)):
+        bits = ((outcomes[:, None] >> np.arange(k)[None, :]) & 1).astype(float)  # [D, k]
+        derivatives = (np.array([[-1.0, 0.0], [1.0, 0.0]]),  # d/d e0: P(read 1 | prepared 0)
+                       np.array([[0.0, 1.0], [0.0, -1.0]]))  # d/d e1: P(read 0 | prepared 1)
+        tensor = p.reshape((n,) + (2,) * k)  # axis 1 + (k - 1 - i) is qubit i (little-endian)
+        columns = []
+        blocks = []
+        for state in (0, 1):
             f = self.frequencies[state]
-            marg = bits if state == 0 else 1.0 - bits  # e0: P(read 1 | 0); e1: P(read 0 | 1)
-            cov_e = marg.T @ (np.diag(f) - np.outer(f, f)) @ marg / self.shots[state]
-            variances.append(cov_e)
+            marg = bits if state == 0 else 1.0 - bits
+            # Cov of the per-qubit flip rates (correlated through the shared shots).
+            blocks.append((marg.T * f) @ marg / self.shots[state]
+                          - np.outer(f @ marg, f @ marg) / self.shots[state])
             for i in range(k):
-                d_i = np.array([[-1.0, 0.0], [1.0, 0.0]]) if sign == 0 else np.array(
-                    [[0.0, 1.0], [0.0, -1.0]])
-                full = np.ones((1, 1))
-                for j in range(k):
-                    full = np.kron(d_i if j == i else self.qubit_matrices[j], full)
-                derivs.append(full)
+                local = -np.linalg.pinv(self.qubit_matrices[i]) @ derivatives[state]
+                axis = 1 + (k - 1 - i)
+                moved = np.moveaxis(np.tensordot(tensor, local, axes=([axis], [1])), -1, axis)
+                columns.append(moved.reshape(n, dim))
+        jac = np.stack(columns, axis=2)  # [n, D, 2k]
         cov_params = np.zeros((2 * k, 2 * k))
-        cov_params[:k, :k], cov_params[k:, k:] = variances
-        jac = np.stack([-(p @ (inverse @ d).T) for d in derivs], axis=2)  # [n, D, 2k]
+        cov_params[:k, :k], cov_params[k:, k:] = blocks
         return jac @ cov_params @ jac.transpose(0, 2, 1)
 
     def mitigate(self, counts: np.ndarray, *, solver: str = "nnls",
@@ -274,7 +305,7 @@ class ReadoutCalibration:
         if counts.shape[1] != dim:
             raise ValueError(f"counts must have {dim} columns; got shape {counts.shape}")
         freq, cov_q = multinomial_covariance(counts)
-        inverse = np.linalg.pinv(self.matrix)
+        inverse = self.pseudo_inverse()
         if solver == "inverse":
             probs = freq @ inverse.T
         else:
@@ -285,7 +316,9 @@ class ReadoutCalibration:
                 p, _ = nnls(self.matrix, q)
                 total = p.sum()
                 probs[i] = p / total if total > 0 else np.full(dim, 1.0 / dim)
-        covs = np.einsum("ij,njk,lk->nil", inverse, cov_q, inverse)
+        # A^+ C A^+^T per circuit as two batched matmuls: an unoptimised einsum walks all four
+        # indices at once (2**(4k) per circuit: minutes at k = 9 measured qubits).
+        covs = inverse @ cov_q @ inverse.T
         if include_calibration:
             covs = covs + self.calibration_covariance(probs)
         return probs, covs

@@ -163,3 +163,36 @@ def test_error_bars_include_the_calibration_shot_noise(method):
     _, without = cal.mitigate(sample_counts(measured, shots, rng), solver="inverse",
                               include_calibration=False)
     assert np.all(np.sqrt(np.diag(without[0])) < 0.5 * spread)
+
+
+@pytest.mark.parametrize("method", ["tensored", "full"])
+def test_calibration_covariance_matches_finite_difference_delta_method(method):
+    """The vectorised first-order covariance equals J Cov(f) J^T with J the numerical
+    derivative of the mitigated distribution A(f)^-1 q in the calibration frequencies f."""
+    rng = np.random.default_rng(5)
+    k = 3
+    mats = [np.array([[1 - a, b], [a, 1 - b]]) for a, b in rng.uniform(0.02, 0.1, (k, 2))]
+    truth = ReadoutCalibration.from_qubit_matrices(mats).matrix
+    states = [0, 2**k - 1] if method == "tensored" else list(range(2**k))
+    shots = rng.integers(2000, 5000, len(states)).astype(float)
+    counts = np.stack([rng.multinomial(int(n), truth[:, s]) for n, s in
+                        zip(shots, states, strict=True)])
+    cal = ReadoutCalibration.from_counts(counts, k, method)
+    p = rng.dirichlet(np.ones(2**k), size=2)
+    q = p @ cal.matrix.T
+
+    def mitigated(freq: np.ndarray) -> np.ndarray:
+        other = ReadoutCalibration.from_counts(freq * 1e9, k, method)
+        return q @ np.linalg.inv(other.matrix).T
+
+    freq = counts / counts.sum(axis=1, keepdims=True)
+    expected = np.zeros((2, 2**k, 2**k))
+    for s, f in enumerate(freq):
+        jac = np.zeros((2, 2**k, 2**k))
+        for j in np.flatnonzero(f):  # a zero frequency has zero variance
+            step = np.zeros_like(freq)
+            step[s, j] = 1e-6
+            jac[:, :, j] = (mitigated(freq + step) - mitigated(freq - step)) / 2e-6
+        cov_f = (np.diag(f) - np.outer(f, f)) / shots[s]
+        expected += jac @ cov_f @ jac.transpose(0, 2, 1)
+    np.testing.assert_allclose(cal.calibration_covariance(p), expected, atol=1e-10, rtol=1e-5)
