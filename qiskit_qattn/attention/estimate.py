@@ -31,21 +31,31 @@ class MitigationReport:
     """Raw data behind a mitigated estimate.
 
     Attributes:
-        techniques: requested techniques (``"zne"``, ``"rem"``, ``"dd"``, ``"twirling"``).
-        client_side: applied by qiskit-qattn (folding, DD padding, readout calibration).
+        techniques: techniques that ran (``"zne"``, ``"cdr"``, ``"vncdr"``, ``"rem"``, ``"dd"``,
+            ``"twirling"``; what ``"auto"`` chose when it was asked for).
+        client_side: applied by qiskit-qattn (folding, training circuits, DD padding, readout
+            calibration).
         server_side: applied by Runtime through its options.
         scale_factors: achieved ZNE factors ``[s, n_q]`` (ones without ZNE).
         raw_values: outputs at each scale factor, after readout mitigation ``[s, n_q, d_v]``.
         raw_std_errors: their standard errors.
         unmitigated_values: outputs from the raw histograms at the first scale factor
-            (no readout mitigation), i.e. what the same shots give without mitigation.
+            (no readout mitigation), i.e. what those shots give without mitigation.
         unmitigated_std_errors: their standard errors.
-        total_shots: shots over the whole execution (folds and calibration included).
-        num_circuits: circuits executed (folds and calibration included).
+        total_shots: shots over the whole execution (folds, training and calibration
+            included).
+        num_circuits: circuits executed (folds, copies, training and calibration included).
         readout_fidelity: mean assignment fidelity per measured-qubit set (REM only).
-        extrapolation: extrapolation method and engine (ZNE only).
+        extrapolation: extrapolation method and engine (ZNE), or the learned model (CDR).
         runtime_options: options passed to the Runtime primitive (``execution="runtime"``).
-        warnings: extrapolation fit warnings.
+        warnings: extrapolation or model-fit warnings.
+        requested: what was asked for (``"auto"``, ``"zne+rem"``, ...).
+        decision: why ``"auto"`` chose ``techniques`` (``None`` otherwise).
+        fit: the learned model of ``cdr``/``vncdr`` (slopes, coefficients, training residual
+            against the residual shot noise alone would give), or ZNE's estimated mean squared
+            error per extrapolation with ``extrapolation="auto"``.
+        shot_plan: shots per executed circuit and copies per query / training / calibration
+            circuit (``None`` when every circuit ran once with ``shots``).
     """
 
     techniques: tuple[str, ...]
@@ -62,6 +72,10 @@ class MitigationReport:
     extrapolation: str | None = None
     runtime_options: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    requested: str | None = None
+    decision: str | None = None
+    fit: dict[str, Any] = field(default_factory=dict)
+    shot_plan: dict[str, Any] | None = None
 
 
 @dataclass
@@ -160,20 +174,30 @@ def estimate_attention(
         optimization_level: preset pass-manager level used when compiling.
         optimization_method: preset optimization-stage plugin (``None`` = Qiskit's default).
         seed: seeds sampling, the simulator and the transpiler.
-        mitigation: ``None`` or techniques joined by ``+``: ``"zne"`` (fold the compiled
-            circuits, extrapolate to zero noise), ``"rem"`` (readout mitigation of the measured
-            qubits), ``"dd"`` (dynamical decoupling), ``"twirling"`` (Runtime only), e.g.
-            ``"zne+rem"``; or a :class:`~qiskit_qattn.mitigation.MitigationConfig`. Needs a
-            compiled noisy execution. Every query at every scale factor and the calibration
+        mitigation: ``None``, ``"auto"`` (the recommended combination for the circuits and
+            shot count, :mod:`qiskit_qattn.mitigation.auto`: variable-noise CDR with readout
+            mitigation at 5x the unmitigated run's shots on device noise), or techniques joined
+            by ``+``: ``"zne"`` (fold the compiled circuits, extrapolate to zero noise),
+            ``"cdr"`` / ``"vncdr"`` (Clifford data regression from near-Clifford copies of the
+            compiled circuits, at one noise level / across scale factors), ``"rem"`` (readout
+            mitigation of the measured qubits), ``"dd"`` (dynamical decoupling),
+            ``"twirling"`` (Runtime only), e.g. ``"zne+rem"``, ``"vncdr+rem"``; or a
+            :class:`~qiskit_qattn.mitigation.MitigationConfig`. Needs a compiled noisy
+            execution. Every query at every scale factor, the training and the calibration
             circuits run in one execution (one job on Runtime, resumable from the store);
-            ``shots`` is per circuit, the total is in ``mitigation.total_shots``.
-        mitigation_options: settings for ``mitigation``: ``scale_factors`` (default
-            ``(1, 3, 5)``), ``fold_method`` (``"global"``, ``"local"``, ``"random"``,
-            ``"identity"``), ``fold_gates``, ``extrapolation`` (``"richardson"``, ``"linear"``,
-            ``"poly"``, ``"exponential"``, ``"poly_exp"``), ``order``, ``asymptote`` (number or
+            ``shots`` is per circuit of the unmitigated run, the total is in
+            ``mitigation.total_shots``.
+        mitigation_options: settings for ``mitigation``: ``scale_factors`` (ZNE default
+            ``(1, 3, 5)``; vnCDR default chosen from the device's errors and the shots),
+            ``fold_method`` (``"global"``, ``"local"``, ``"random"``, ``"identity"``),
+            ``fold_gates``, ``extrapolation`` (``"richardson"``, ``"linear"``, ``"poly"``,
+            ``"exponential"``, ``"poly_exp"``, ``"auto"``), ``order``, ``asymptote`` (number or
             ``"uniform"``), ``engine`` (``"auto"``: Mitiq when installed), ``factory`` (a Mitiq
             factory instance), ``readout_method`` (``"tensored"``/``"full"``),
-            ``readout_solver``, ``dd_sequence``, ``seed``.
+            ``readout_solver``, ``dd_sequence``, ``budget`` (total shots over the unmitigated
+            run's), ``shot_allocation`` (ZNE: ``"uniform"``/``"optimal"``),
+            ``shot_granularity``, ``training_circuits``, ``training_fraction``,
+            ``calibration_fraction``, ``non_clifford``, ``seed``.
         runtime_options: extra primitive options (dict) for Runtime executions; DD and twirling
             requested through ``mitigation`` are switched on here, ZNE and REM run client side
             (the estimator primitive: server side), and options that would apply a technique
@@ -279,15 +303,26 @@ def _mitigation_config(mitigation, options, executor):
         )
     if executor.name != "runtime" and config.has("twirling"):
         raise ValueError("twirling is applied by Runtime; use execution='runtime' for it")
+    if config.is_auto:
+        from ..mitigation.auto import check_auto_options
+
+        check_auto_options(config)
     return config
 
 
 def _server_side(executor, config):
     """Estimator primitive: map every technique onto Runtime's options (nothing client side)."""
-    from ..mitigation import runtime_plan
+    from ..mitigation import resolve_auto, runtime_plan
 
+    requested, decision = config.label, None
+    if config.is_auto:
+        config, decision = resolve_auto(config, None, executor.device, 0,
+                                        primitive="estimator")
+    if config.learning:
+        raise ValueError("cdr/vncdr learn from Sampler counts; use the sampler primitive")
     plan = runtime_plan(config.techniques, primitive="estimator",
-                        scale_factors=config.scale_factors, extrapolation=config.extrapolation,
+                        scale_factors=config.scale_factors or (1.0, 3.0, 5.0),
+                        extrapolation=config.extrapolation,
                         order=config.order, dd_sequence=config.dd_sequence,
                         user_options=executor.options)
     empty = np.zeros((0,))
@@ -295,7 +330,7 @@ def _server_side(executor, config):
         techniques=config.techniques, client_side=(), server_side=plan.server_side,
         scale_factors=np.ones((1, 0)), raw_values=empty, raw_std_errors=empty,
         unmitigated_values=empty, unmitigated_std_errors=empty, total_shots=0, num_circuits=0,
-        runtime_options=plan.options,
+        runtime_options=plan.options, requested=requested, decision=decision,
     )
     return executor.with_options(plan.options), report
 
@@ -313,8 +348,8 @@ def _ratio_estimates(evs, stds, d_v, head):
 
 def _mitigated(head, executor, config, batch, compiled, shots, start, timings, metadata
                ) -> AttentionEstimate:
-    """Fold / pad / calibrate, run once, mitigate readout, extrapolate: one estimate."""
-    from ..mitigation import MitigatedExecutor
+    """Fold / train / pad / calibrate, run once, mitigate readout, learn or extrapolate."""
+    from ..mitigation import MitigatedExecutor, choose_extrapolation
     from ..mitigation.zne import combine_results
 
     t0 = time.perf_counter()
@@ -322,6 +357,7 @@ def _mitigated(head, executor, config, batch, compiled, shots, start, timings, m
     res = mitigated.run(batch, shots)
     timings["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    requested, config = config.label, res.config
     probs = head.decode(res.probabilities)
     covs = head.decode_covariance(res.covariances)
     per_scale = [outputs_with_covariance(probs[s], covs[s], head.values, head.keep)
@@ -331,22 +367,38 @@ def _mitigated(head, executor, config, batch, compiled, shots, start, timings, m
     raw_weights = np.stack([w for _, _, w in per_scale])
     plain, plain_std, _ = outputs_from_counts(head.decode(res.raw_counts[0]), head.values,
                                               head.keep)
-    extrapolation, fit_warnings = None, []
-    if config.has("zne"):
+    extrapolation, fit_warnings, fit = None, [], {}
+    if res.mitigated is not None:
+        p = head.decode(res.mitigated[None])[0]
+        cov = head.decode_covariance(res.mitigated_covariances[None])[0]
+        values, std, _ = outputs_with_covariance(p, cov, head.values, head.keep)
+        weights = np.where(head.keep, np.clip(p, 0.0, None), 0.0)
+        totals = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, totals, out=raw_weights[0].copy(), where=totals > 0)
+        fit = _model_summary(res.model)
+        extrapolation = fit["model"]
+        fit_warnings = list(getattr(res.model, "warnings", []))
+    elif config.has("zne"):
+        method = config.extrapolation
+        if method == "auto":
+            method, mse = choose_extrapolation(res.scale_factors, raw_values, raw_std)
+            fit = {"model": "zne", "chosen": method, "estimated_mse": mse}
         asymptote = config.asymptote
         if asymptote == "uniform":
             asymptote = (head.keep @ head.values) / head.keep.sum(axis=1, keepdims=True)
-        fit = combine_results(
-            res.scale_factors, raw_values, raw_std, extrapolation=config.extrapolation,
-            order=config.order, asymptote=asymptote, engine=config.engine,
+        engine = "native" if config.extrapolation == "auto" else config.engine
+        fit_result = combine_results(
+            res.scale_factors, raw_values, raw_std, extrapolation=method,
+            order=config.order, asymptote=asymptote, engine=engine,
             factory=config.factory,
         )
-        values, std = fit.values, fit.std_errors
-        extrapolation, fit_warnings = f"{fit.method} ({fit.engine})", fit.warnings
+        values, std = fit_result.values, fit_result.std_errors
+        extrapolation, fit_warnings = f"{fit_result.method} ({fit_result.engine})", \
+            fit_result.warnings
         # Weights are reported from a polynomial extrapolation, clipped to a distribution.
         wfit = combine_results(
             res.scale_factors, raw_weights, None, engine="native",
-            extrapolation="linear" if config.extrapolation == "linear" else "richardson",
+            extrapolation="linear" if method == "linear" else "richardson",
         )
         weights = np.where(head.keep, np.clip(wfit.values, 0.0, None), 0.0)
         totals = weights.sum(axis=1, keepdims=True)
@@ -354,6 +406,7 @@ def _mitigated(head, executor, config, batch, compiled, shots, start, timings, m
     else:
         values, std, weights = raw_values[0], raw_std[0], raw_weights[0]
     timings["mitigate"] = time.perf_counter() - t0
+    plan = res.plan
     report = MitigationReport(
         techniques=config.techniques,
         client_side=res.client_side,
@@ -369,14 +422,35 @@ def _mitigated(head, executor, config, batch, compiled, shots, start, timings, m
         extrapolation=extrapolation,
         runtime_options=res.runtime_options,
         warnings=fit_warnings,
+        requested=requested,
+        decision=res.decision,
+        fit=fit,
+        shot_plan=None if plan is None or plan.budget is None else {
+            "unit_shots": plan.unit_shots, "query_copies": list(plan.target),
+            "training_circuits": list(plan.training), "calibration_copies": plan.calibration,
+            "budget": plan.budget},
     )
     metadata.update(res.metadata)
-    metadata.update(mitigation=config.label, total_shots=res.total_shots, timings=timings)
+    label = config.label if requested == config.label else f"{config.label} ({requested})"
+    metadata.update(mitigation=label, total_shots=res.total_shots, timings=timings)
     result = AttentionEstimate(values, std, weights[:, : head.num_keys], head.family.name,
                                executor.name, shots, head, compiled,
                                time.perf_counter() - start, metadata)
     result.mitigation = report
     return result
+
+
+def _model_summary(model) -> dict[str, Any]:
+    """JSON-friendly summary of a fitted CDR model."""
+    if hasattr(model, "coefficients"):
+        return {"model": "vncdr", "scale_factors": model.scale_factors.tolist(),
+                "slopes": model.slopes.tolist(), "slope_errors": model.slope_errors.tolist(),
+                "coefficients": model.coefficients.tolist(),
+                "training_residual": model.residual,
+                "expected_residual": model.expected_residual,
+                "num_training": model.num_training}
+    return {"model": "cdr", "slope": model.slope, "offset": model.offset.tolist(),
+            "training_residual": model.residual, "num_training": model.num_training}
 
 
 def mitigation_note(estimate: AttentionEstimate, reference: Any) -> str:

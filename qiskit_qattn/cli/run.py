@@ -26,8 +26,10 @@ def add_parser(sub) -> None:
     p.add_argument("--primitive", choices=("sampler", "estimator"), default="sampler")
     p.add_argument("--shots", type=int, default=4096)
     p.add_argument("--mitigation", default="none",
-                   help="error mitigation, e.g. zne+rem (default none); all folds and "
-                        "calibration circuits go into the same resumable job")
+                   help="error mitigation: auto (the recommended combination for the circuits "
+                        "and shots: variable-noise CDR + readout mitigation at 5x the shots), "
+                        "or techniques such as zne+rem, vncdr+rem (default none); all folds, "
+                        "training and calibration circuits go into the same resumable job")
     add_head_options(p, keys=8, queries=4)
     p.add_argument("--store", default=None, help="job-store directory "
                    "(default $QATTN_JOB_STORE or ~/.cache/qiskit-qattn/jobs)")

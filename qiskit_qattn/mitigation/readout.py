@@ -10,8 +10,9 @@ Calibration circuits prepare basis states on exactly the physical qubits an ISA 
 Measured frequencies ``q`` are mitigated by least squares with non-negativity,
 ``p = argmin_{p >= 0} ||A p - q||`` renormalised to sum one (``solver="nnls"``), or by
 ``A^{-1} q`` (``solver="inverse"``, may go negative). The covariance of ``p`` is propagated to
-first order, ``A^{-1} Cov(q) A^{-T}``, with the multinomial ``Cov(q)``; calibration shot noise is
-not included.
+first order: ``A^{-1} Cov(q) A^{-T}`` with the multinomial ``Cov(q)``, plus the calibration's own
+shot noise, ``A^{-1} dA p`` over the estimated flip rates (tensored) or confusion-matrix columns
+(full). The calibration term is common to every circuit mitigated with the same calibration.
 """
 
 from __future__ import annotations
@@ -136,12 +137,17 @@ class ReadoutCalibration:
         num_measured: ``k``.
         qubit_matrices: per-qubit ``2x2`` matrices ``A_i[measured, prepared]`` (tensored only).
         matrix: the full ``2**k x 2**k`` column-stochastic matrix ``A[measured, prepared]``.
+        frequencies: the calibration circuits' outcome frequencies ``[states, 2**k]`` (``None``
+            for a calibration given as exact matrices).
+        shots: shots per calibration circuit (``None`` likewise).
     """
 
     method: str
     num_measured: int
     matrix: np.ndarray
     qubit_matrices: tuple[np.ndarray, ...] = ()
+    frequencies: np.ndarray | None = None
+    shots: np.ndarray | None = None
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, num_measured: int,
@@ -160,8 +166,9 @@ class ReadoutCalibration:
                 f"calibration counts must be shaped {(len(states), 2**num_measured)}; "
                 f"got {freq.shape}"
             )
+        shots = np.asarray(counts, dtype=float).sum(axis=-1)
         if method == "full":
-            return cls(method, num_measured, freq.T.copy())
+            return cls(method, num_measured, freq.T.copy(), (), freq, shots)
         outcomes = np.arange(2**num_measured)
         mats = []
         for i in range(num_measured):
@@ -169,7 +176,8 @@ class ReadoutCalibration:
             e0 = float(freq[0, bit == 1].sum())  # P(read 1 | prepared 0)
             e1 = float(freq[1, bit == 0].sum())  # P(read 0 | prepared 1)
             mats.append(np.array([[1 - e0, e1], [e0, 1 - e1]]))
-        return cls.from_qubit_matrices(mats)
+        exact = cls.from_qubit_matrices(mats)
+        return cls("tensored", num_measured, exact.matrix, exact.qubit_matrices, freq, shots)
 
     @classmethod
     def from_qubit_matrices(cls, matrices: Sequence[np.ndarray]) -> ReadoutCalibration:
@@ -194,13 +202,92 @@ class ReadoutCalibration:
         """Mean probability of reading the prepared state, ``trace(A) / 2**k``."""
         return float(np.trace(self.matrix) / self.matrix.shape[0])
 
-    def mitigate(self, counts: np.ndarray, *, solver: str = "nnls"
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def pseudo_inverse(self) -> np.ndarray:
+        """``A^+``; for a tensored calibration the Kronecker product of the per-qubit ones.
+
+        Example:
+            >>> cal = ReadoutCalibration.from_qubit_matrices([[[0.9, 0.2], [0.1, 0.8]]] * 2)
+            >>> bool(np.allclose(cal.pseudo_inverse() @ cal.matrix, np.eye(4)))
+            True
+        """
+        if not self.qubit_matrices:
+            return np.linalg.pinv(self.matrix)
+        full = np.ones((1, 1))
+        for m in self.qubit_matrices:  # (x) A_i^+ = ((x) A_i)^+, without an SVD of 2**k x 2**k
+            full = np.kron(np.linalg.pinv(m), full)
+        return full
+
+    def calibration_covariance(self, probs: np.ndarray) -> np.ndarray:
+        """Covariance ``[n, 2**k, 2**k]`` the calibration's shot noise adds to mitigated ``probs``.
+
+        First order in the estimated confusion matrix: ``dp = -A^{-1} dA p``. Zero for a
+        calibration given as exact matrices.
+
+        Example:
+            >>> cal = ReadoutCalibration.from_counts(np.array([[900, 100], [200, 800]]), 1)
+            >>> cov = cal.calibration_covariance(np.array([[1.0, 0.0]]))
+            >>> round(float(cov[0, 0, 0]), 6)  # Var(e0) / (1 - e0 - e1)**2 = 9e-5 / 0.49
+            0.000184
+        """
+        p = np.atleast_2d(np.asarray(probs, dtype=float))
+        dim = 2**self.num_measured
+        if self.frequencies is None or self.shots is None:
+            return np.zeros((len(p), dim, dim))
+        if self.method == "full":
+            return self._full_calibration_covariance(p)
+        return self._tensored_calibration_covariance(p)
+
+    def _full_calibration_covariance(self, p: np.ndarray) -> np.ndarray:
+        # Column j of A is the frequency vector f_j of prepared state j, multinomial with
+        # covariance C_j = (diag f_j - f_j f_j^T) / N_j; dp = -A^+ dA p gives
+        # sum_j p_j**2 A^+ C_j A^+^T = A^+ diag(w) A^+^T - G^T diag(p**2 / N) G with
+        # w = sum_j p_j**2 f_j / N_j and G[j] = A^+ f_j: two matmuls per row, no loop over j.
+        inverse = self.pseudo_inverse()
+        weights = p**2 / self.shots[None, :]  # [n, D]
+        g = self.frequencies @ inverse.T  # [D, D]: row j = A^+ f_j
+        w = weights @ self.frequencies  # [n, D]
+        first = (inverse[None, :, :] * w[:, None, :]) @ inverse.T
+        second = np.einsum("ja,nj,jb->nab", g, weights, g, optimize=True)
+        return first - second
+
+    def _tensored_calibration_covariance(self, p: np.ndarray) -> np.ndarray:
+        # A = (x)_i A_i, so A^+ dA/d(theta_i) is the 2x2 matrix A_i^+ dA_i/d(theta_i) acting on
+        # qubit i alone: each Jacobian column is one axis contraction of p seen as a
+        # [n, 2, ..., 2] tensor (no 2**k x 2**k Kronecker product per parameter).
+        k = self.num_measured
+        dim = 2**k
+        n = len(p)
+        outcomes = np.arange(dim)
+        bits = ((outcomes[:, None] >> np.arange(k)[None, :]) & 1).astype(float)  # [D, k]
+        derivatives = (np.array([[-1.0, 0.0], [1.0, 0.0]]),  # d/d e0: P(read 1 | prepared 0)
+                       np.array([[0.0, 1.0], [0.0, -1.0]]))  # d/d e1: P(read 0 | prepared 1)
+        tensor = p.reshape((n,) + (2,) * k)  # axis 1 + (k - 1 - i) is qubit i (little-endian)
+        columns = []
+        blocks = []
+        for state in (0, 1):
+            f = self.frequencies[state]
+            marg = bits if state == 0 else 1.0 - bits
+            # Cov of the per-qubit flip rates (correlated through the shared shots).
+            blocks.append((marg.T * f) @ marg / self.shots[state]
+                          - np.outer(f @ marg, f @ marg) / self.shots[state])
+            for i in range(k):
+                local = -np.linalg.pinv(self.qubit_matrices[i]) @ derivatives[state]
+                axis = 1 + (k - 1 - i)
+                moved = np.moveaxis(np.tensordot(tensor, local, axes=([axis], [1])), -1, axis)
+                columns.append(moved.reshape(n, dim))
+        jac = np.stack(columns, axis=2)  # [n, D, 2k]
+        cov_params = np.zeros((2 * k, 2 * k))
+        cov_params[:k, :k], cov_params[k:, k:] = blocks
+        return jac @ cov_params @ jac.transpose(0, 2, 1)
+
+    def mitigate(self, counts: np.ndarray, *, solver: str = "nnls",
+                 include_calibration: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Mitigated distributions and their covariances from raw counts.
 
         Args:
             counts: ``[n, 2**k]`` raw counts (rows: circuits).
             solver: ``"nnls"`` (non-negative least squares, renormalised) or ``"inverse"``.
+            include_calibration: add the calibration's shot noise to the covariances.
 
         Returns:
             ``(probabilities [n, 2**k], covariances [n, 2**k, 2**k])``.
@@ -218,7 +305,7 @@ class ReadoutCalibration:
         if counts.shape[1] != dim:
             raise ValueError(f"counts must have {dim} columns; got shape {counts.shape}")
         freq, cov_q = multinomial_covariance(counts)
-        inverse = np.linalg.pinv(self.matrix)
+        inverse = self.pseudo_inverse()
         if solver == "inverse":
             probs = freq @ inverse.T
         else:
@@ -232,6 +319,8 @@ class ReadoutCalibration:
         # A^+ C A^+^T per circuit as two batched matmuls: an unoptimised einsum walks all four
         # indices at once (2**(4k) per circuit: minutes at k = 9 measured qubits).
         covs = inverse @ cov_q @ inverse.T
+        if include_calibration:
+            covs = covs + self.calibration_covariance(probs)
         return probs, covs
 
 

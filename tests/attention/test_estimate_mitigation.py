@@ -143,6 +143,14 @@ def test_unmitigated_noisy_shots_are_unbiased_for_the_full_device_model(head):
         ({"execution": "shots", "device": "fake_torino", "runtime_options": {}},
          "runtime_options only apply"),
         ({"mitigation_options": {"scale_factors": (1, 3)}}, "mitigation is None"),
+        ({"execution": "shots", "device": "fake_torino", "mitigation": "auto",
+          "mitigation_options": {"scale_factors": (1, 3)}}, "decides scale_factors itself"),
+        ({"execution": "shots", "device": "fake_torino", "mitigation": "auto+zne"},
+         "combines with nothing"),
+        ({"execution": "shots", "device": "fake_torino", "mitigation": "cdr+zne"},
+         "both remove gate noise"),
+        ({"execution": "shots", "device": "fake_torino", "shots": 2, "mitigation": "vncdr"},
+         "lower shot_granularity"),
     ],
 )
 def test_bad_mitigation_input(head, kwargs, match):
@@ -181,3 +189,57 @@ def test_runtime_local_mode_runs_the_folds_unoptimised(head):
     errors = [np.linalg.norm(raw[s] - ideal) / np.linalg.norm(ideal) for s in range(2)]
     assert errors[1] > errors[0] + 0.005
     assert est.mitigation.client_side == ("zne",)
+
+
+def test_auto_on_device_noise_is_one_execution_within_five_times_the_shots(head):
+    from qiskit_qattn.execution import LocalSampler
+
+    q, k, v = head
+    q, k, v = q[:2], k[:8], v[:8]
+    ideal = _ideal(q, k, v)
+    plain = estimate_attention(q, k, v, execution=LocalSampler("fake_torino", seed=1),
+                               shots=100_000)
+    sampler = LocalSampler("fake_torino", seed=2)
+    est = estimate_attention(q, k, v, execution=sampler, shots=100_000, mitigation="auto")
+    rep = est.mitigation
+    assert sampler.executions == 1
+    assert rep.requested == "auto" and rep.techniques == ("vncdr", "rem")
+    assert "variable-noise CDR" in rep.decision
+    assert est.metadata["mitigation"] == "vncdr+rem (auto)"
+    assert rep.total_shots <= 5 * 100_000 * 2
+    assert rep.fit["model"] == "vncdr" and rep.fit["num_training"] >= 2
+    assert rep.shot_plan["unit_shots"] == 25_000 and rep.shot_plan["budget"] == 5.0
+    assert est.relative_error(ideal) < plain.relative_error(ideal) / 4
+    assert np.all(est.std_errors > 0)
+    np.testing.assert_allclose(est.weights.sum(axis=1), 1.0)
+
+
+def test_cdr_recovers_ideal_outputs_under_global_depolarizing(two_qubit_backend, small_head):
+    q, k, v = small_head
+    noise = depolarizing_noise(p1=0.0, p2=0.08, readout=(0.02, 0.04))
+    common = dict(execution="shots", device=two_qubit_backend, noise_model=noise,
+                  shots=100_000, seed=6)
+    ideal = _ideal(q, k, v)
+    plain = estimate_attention(q, k, v, **common)
+    for technique in ("cdr+rem", "vncdr+rem"):
+        est = estimate_attention(q, k, v, **common, mitigation=technique,
+                                 mitigation_options={"budget": 6})
+        z = (est.values - ideal) / est.std_errors
+        assert np.all(np.abs(z) < 4.5), (technique, z)
+        assert est.relative_error(ideal) < plain.relative_error(ideal) / 4
+        assert est.mitigation.total_shots <= 6 * 100_000 * len(q)
+
+
+def test_zne_with_optimal_shots_and_extrapolation_chosen_on_the_data(head):
+    q, k, v = head
+    q, k, v = q[:2], k[:8], v[:8]
+    est = estimate_attention(q, k, v, execution="shots", device="fake_torino", shots=50_000,
+                             seed=3, mitigation="zne+rem", mitigation_options={
+                                 "shot_allocation": "optimal", "extrapolation": "auto"})
+    rep = est.mitigation
+    assert rep.fit["chosen"] in ("linear", "richardson")
+    assert rep.extrapolation.startswith(rep.fit["chosen"])
+    assert set(rep.fit["estimated_mse"]) == {"linear", "richardson"}
+    assert rep.total_shots == 3 * 50_000 * 2  # budget = number of scale factors
+    copies = rep.shot_plan["query_copies"]
+    assert copies[0] > copies[-1]  # Richardson/linear weights are largest at scale 1

@@ -134,3 +134,65 @@ def test_execute_with_rem_runs_once_and_mitigates():
     other.measure([0, 1], [0, 1])
     with pytest.raises(ValueError, match="same physical qubits"):
         execute_with_rem([qc, other], run)
+
+
+@pytest.mark.parametrize("method", ["tensored", "full"])
+def test_error_bars_include_the_calibration_shot_noise(method):
+    """Mitigated probabilities scatter by target AND calibration shot noise; the reported
+    covariance covers both (and the calibration term alone is what target shots can't fix)."""
+    from qiskit_qattn.noise.distributions import apply_readout
+    from qiskit_qattn.sim import sample_counts
+
+    rng = np.random.default_rng(3)
+    mats = [np.array([[0.95, 0.08], [0.05, 0.92]]), np.array([[0.9, 0.04], [0.1, 0.96]])]
+    truth = np.array([0.5, 0.1, 0.3, 0.1])
+    measured = apply_readout(truth, mats)
+    states = [0, 3] if method == "tensored" else [0, 1, 2, 3]
+    cal_truth = np.stack([apply_readout(np.eye(4)[s], mats) for s in states])
+    cal_shots, shots = 3000, 400_000  # calibration noise dominates
+    estimates, reported, cal_only = [], [], []
+    for _ in range(400):
+        cal = ReadoutCalibration.from_counts(sample_counts(cal_truth, cal_shots, rng), 2, method)
+        p, cov = cal.mitigate(sample_counts(measured, shots, rng), solver="inverse")
+        estimates.append(p[0])
+        reported.append(np.sqrt(np.diag(cov[0])))
+        cal_only.append(np.sqrt(np.diag(cal.calibration_covariance(p)[0])))
+    spread = np.std(estimates, axis=0)
+    np.testing.assert_allclose(np.mean(reported, axis=0), spread, rtol=0.15)
+    assert np.all(np.mean(cal_only, axis=0) > 0.7 * spread)
+    _, without = cal.mitigate(sample_counts(measured, shots, rng), solver="inverse",
+                              include_calibration=False)
+    assert np.all(np.sqrt(np.diag(without[0])) < 0.5 * spread)
+
+
+@pytest.mark.parametrize("method", ["tensored", "full"])
+def test_calibration_covariance_matches_finite_difference_delta_method(method):
+    """The vectorised first-order covariance equals J Cov(f) J^T with J the numerical
+    derivative of the mitigated distribution A(f)^-1 q in the calibration frequencies f."""
+    rng = np.random.default_rng(5)
+    k = 3
+    mats = [np.array([[1 - a, b], [a, 1 - b]]) for a, b in rng.uniform(0.02, 0.1, (k, 2))]
+    truth = ReadoutCalibration.from_qubit_matrices(mats).matrix
+    states = [0, 2**k - 1] if method == "tensored" else list(range(2**k))
+    shots = rng.integers(2000, 5000, len(states)).astype(float)
+    counts = np.stack([rng.multinomial(int(n), truth[:, s]) for n, s in
+                        zip(shots, states, strict=True)])
+    cal = ReadoutCalibration.from_counts(counts, k, method)
+    p = rng.dirichlet(np.ones(2**k), size=2)
+    q = p @ cal.matrix.T
+
+    def mitigated(freq: np.ndarray) -> np.ndarray:
+        other = ReadoutCalibration.from_counts(freq * 1e9, k, method)
+        return q @ np.linalg.inv(other.matrix).T
+
+    freq = counts / counts.sum(axis=1, keepdims=True)
+    expected = np.zeros((2, 2**k, 2**k))
+    for s, f in enumerate(freq):
+        jac = np.zeros((2, 2**k, 2**k))
+        for j in np.flatnonzero(f):  # a zero frequency has zero variance
+            step = np.zeros_like(freq)
+            step[s, j] = 1e-6
+            jac[:, :, j] = (mitigated(freq + step) - mitigated(freq - step)) / 2e-6
+        cov_f = (np.diag(f) - np.outer(f, f)) / shots[s]
+        expected += jac @ cov_f @ jac.transpose(0, 2, 1)
+    np.testing.assert_allclose(cal.calibration_covariance(p), expected, atol=1e-10, rtol=1e-5)
