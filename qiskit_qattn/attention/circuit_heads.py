@@ -80,8 +80,8 @@ class HeadsEstimate:
 def make_executor(opts: CircuitHeadOptions, seed: int | None) -> Any:
     """The executor of ``opts`` (a new one per call for execution names; instances as given).
 
-    Runtime submissions to a paying (non-local) service need a ``confirm`` callback that sees
-    the cost preview first.
+    (:func:`~.circuit_options.parse_circuit_options` has already refused a Runtime submission
+    to a paying service without a ``confirm`` callback.)
 
     Example:
         >>> from qiskit_qattn.attention.circuit_options import parse_circuit_options
@@ -102,14 +102,6 @@ def make_executor(opts: CircuitHeadOptions, seed: int | None) -> Any:
     else:
         executor = RuntimeExecutor(opts.device, mode=opts.mode, store=opts.store,
                                    options=opts.runtime_options, confirm=opts.confirm, seed=seed)
-    if executor.name == "runtime":
-        from ..runtime import is_local_mode
-
-        if not is_local_mode(executor.mode) and executor.confirm is None:
-            raise ValueError(
-                "a Runtime submission to IBM hardware needs confirm=: a callable that receives "
-                "the cost preview (circuits, shots, QPU seconds) and returns True to submit"
-            )
     return executor
 
 

@@ -164,6 +164,7 @@ def parse_circuit_options(options: Mapping[str, Any]) -> CircuitHeadOptions:
         raise ValueError("noise_model applies to execution='shots' only")
     mitigation = _mitigation(options.get("mitigation"), options.get("mitigation_options"),
                              execution, device)
+    _check_paid(execution, device, options.get("mode"), confirm)
     parsed = CircuitHeadOptions(
         family=family, family_options=family_options, execution=execution, device=device,
         shots=shots, noise_model=noise_model, mitigation=mitigation, mode=options.get("mode"),
@@ -180,6 +181,25 @@ def parse_circuit_options(options: Mapping[str, Any]) -> CircuitHeadOptions:
             f"with the Walsh phase separator); family {family!r} uses gradient='softmax'"
         )
     return parsed
+
+
+def _check_paid(execution: Any, device: Any, mode: Any, confirm: Any) -> None:
+    """Runtime submissions to a paying (non-local) service need a ``confirm`` callback."""
+    from ..runtime import is_local_mode
+
+    if isinstance(execution, str):
+        if execution != "runtime" or confirm is not None:
+            return
+        target = mode if mode is not None else device
+    else:
+        if execution.name != "runtime" or getattr(execution, "confirm", None) is not None:
+            return
+        target = execution.mode
+    if target is not None and not is_local_mode(target):
+        raise ValueError(
+            "a Runtime submission to IBM hardware needs confirm=: a callable that receives the "
+            "cost preview (circuits, shots, QPU seconds) and returns True to submit"
+        )
 
 
 def _template(value: Any) -> bool | str:

@@ -277,3 +277,7 @@ def test_paid_runtime_submission_needs_a_confirm():
     q, k, v = _inputs(b=1, lq=2, s=4)
     with pytest.raises(ValueError, match="needs confirm="):
         attention(q, k, v, backend="circuit", execution="runtime", mode=HardwareLike())
+    from qiskit_qattn.execution import RuntimeExecutor
+
+    with pytest.raises(ValueError, match="needs confirm="):
+        attention(q, k, v, backend="circuit", execution=RuntimeExecutor(mode=HardwareLike()))
