@@ -281,3 +281,20 @@ def test_paid_runtime_submission_needs_a_confirm():
 
     with pytest.raises(ValueError, match="needs confirm="):
         attention(q, k, v, backend="circuit", execution=RuntimeExecutor(mode=HardwareLike()))
+
+
+def test_parameter_shift_rows_are_mitigated_with_the_forward(manila):
+    """With ZNE+REM the shifted rows are folded and calibrated in the same execution and their
+    derivatives extrapolated like the values: on a noiseless compiled device the gradient is
+    the statevector one, up to shot noise."""
+    q, k, v = (t.clone().requires_grad_() for t in _inputs(b=1, lq=2, s=4, seed=6))
+    attention(q, k, v, backend="circuit", family="qaoa").output.sum().backward()
+    reference = q.grad.clone()
+    q.grad = None
+    executor = LocalSampler(manila, noise_model=None, seed=1)
+    out = attention(q, k, v, backend="circuit", family="qaoa", execution=executor,
+                    shots=10**6, mitigation="zne+rem",
+                    mitigation_options={"scale_factors": (1, 3)})
+    assert executor.executions == 1 and out.info["gradient"] == "parameter_shift"
+    out.output.sum().backward()
+    torch.testing.assert_close(q.grad, reference, atol=3e-3, rtol=0)

@@ -7,6 +7,7 @@ import torch
 from qiskit.primitives import StatevectorSampler
 
 from qiskit_qattn.attention import attention
+from qiskit_qattn.attention.circuit_heads import clear_compile_cache
 from qiskit_qattn.execution import RuntimeExecutor
 from qiskit_qattn.runtime import JobStore, RuntimeSubmitter, SubmissionDeclined
 
@@ -61,6 +62,7 @@ def test_killed_forward_resumes_from_the_store(tmp_path, manila, faults, mitigat
                                      crash_after=(1,))
     with pytest.raises(faults.SimulatedCrash):
         _forward(executor(tmp_path / "a", crashing), **opts)
+    clear_compile_cache()  # as in a new process: the rerun compiles again, to the same job
     rerun = faults.FlakySubmitter(RuntimeSubmitter(StatevectorSampler(seed=9)), service)
     resumed = _forward(executor(tmp_path / "a", rerun), **opts)
     assert rerun.calls == 0 and sum(service.accepted.values()) == 1
