@@ -4,7 +4,9 @@
 attention head for a device and writes a report and the compiled circuits; ``qattn run`` estimates
 a head's attention on a fake device (local testing mode) or IBM hardware through Runtime, with a
 cost preview and a resumable job store; ``qattn bench`` sweeps head sizes and families and reports
-circuit cost and accuracy. Every command takes ``--json`` for scripts.
+circuit cost and accuracy; ``qattn resources`` estimates what a head needs from hardware
+(logical and fault-tolerant resources, shots, noise thresholds); ``qattn jobs`` lists, shows,
+cancels and forgets the tasks of a job store. Every command takes ``--json`` for scripts.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import bench, demo, run, transpile
+from . import bench, demo, jobs, resources, run, transpile
 from ._common import EXIT_USAGE, CliError
 
 __all__ = ["CliError", "build_parser", "main"]
 
 #: Command modules, each with ``add_parser(subparsers)``.
-COMMANDS = (demo, transpile, run, bench)
+COMMANDS = (demo, transpile, run, bench, resources, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

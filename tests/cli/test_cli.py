@@ -98,8 +98,10 @@ def test_run_local_mode_json_and_resume_from_store(tmp_path):
     second = json.loads(qattn(*args).stdout)
     assert second["metadata"]["job_ids"] == first["metadata"]["job_ids"]  # fetched from the store
     np.testing.assert_array_equal(second["values"], first["values"])
-    records = list(tmp_path.glob("*.json"))
-    assert len(records) == 1 and json.loads(records[0].read_text())["status"] == "done"
+    from qiskit_qattn.runtime import JobStore
+
+    records = JobStore(tmp_path).records()
+    assert len(records) == 1 and records[0]["status"] == "done"
 
 
 def test_run_dry_run_submits_nothing(tmp_path):

@@ -1,24 +1,33 @@
-"""Fault-injection doubles for the Runtime job layer.
+"""Fault-injection doubles for the Runtime job layer; real child processes for the store tests.
 
 ``FakeJobService`` plays IBM's job service: it remembers every job that reached it, by id and by
 tag, so jobs can be retrieved and found after a "crash" of the client. ``FlakySubmitter`` wraps a
 real submitter (Qiskit's reference ``StatevectorSampler`` or Runtime's local testing mode) and
 injects failures: refused submissions, jobs that end in ERROR, jobs stuck in the queue, and a
 client crash right after the service accepted a job but before the client could save its id.
+
+``mp`` gives a forkserver multiprocessing context and ``multiproc_helpers`` (a job service kept on
+disk, so jobs outlive the process that submitted them, and the child-process workers).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 from qiskit.primitives import StatevectorSampler
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from qiskit_qattn.circuits import prepare_head
-from qiskit_qattn.execution import RuntimeExecutor, compiled_batch
 from qiskit_qattn.runtime import RuntimeSubmitter
+
+sys.path.insert(0, str(Path(__file__).parent))  # the test-support modules beside this file
+# Runs against the JSON-era code (commit 8bf68b9) to regenerate the migration fixture.
+collect_ignore = ["data/make_legacy_store.py"]
+from multiproc_helpers import pack_head  # noqa: E402
 
 
 class SimulatedCrash(BaseException):  # noqa: N818 - it models a process dying, not an error
@@ -100,7 +109,7 @@ class FlakySubmitter:
         self.is_local = False
 
     def describe(self):
-        return {"kind": "job", "backend": "flaky", "local": False}
+        return {"kind": "job", "device": "flaky", "local": False}
 
     def submit(self, task, tags=()):
         self.calls += 1
@@ -132,28 +141,6 @@ class FlakySubmitter:
 @pytest.fixture(scope="session")
 def manila():
     return FakeManilaV2()
-
-
-class PackedHead:
-    """One head packed the way the Runtime executor packs it: ``task`` and its decoders."""
-
-    def __init__(self, Q, K, V, *, device, family="qaoa", primitive="sampler", shots=4096,
-                 precision=None, label=""):
-        head = prepare_head(Q, K, V, family=family)
-        self.executor = RuntimeExecutor(device, primitive=primitive, precision=precision)
-        self.batch = compiled_batch(head, device, measure=primitive == "sampler",
-                                    observables=primitive == "estimator")
-        self.batch.label = label
-        self.shots = shots
-        self.task, _ = self.executor.pack([self.batch], shots)
-
-    def counts(self, result):
-        """Counts ``[1, n_q, 2**m]`` of a sampler result."""
-        return self.executor._decode(self.batch, list(result), self.shots, {}).counts[None]
-
-
-def pack_head(Q, K, V, **kwargs):
-    return PackedHead(Q, K, V, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -199,3 +186,15 @@ def faults():
     return types.SimpleNamespace(FakeJobService=FakeJobService, FlakySubmitter=FlakySubmitter,
                                  SimulatedCrash=SimulatedCrash, StuckJob=StuckJob,
                                  ErrorJob=ErrorJob, pack_head=pack_head)
+
+
+@pytest.fixture(scope="session")
+def mp():
+    """Forkserver context (Qiskit imported once in its server) and the child-process helpers."""
+    import multiproc_helpers  # the children import it by name (sys.path set above)
+
+    ctx = multiprocessing.get_context("forkserver")
+    # Python 3.11's forkserver ignores sys.path, so it preloads installed modules only.
+    ctx.set_forkserver_preload(["qiskit_ibm_runtime.fake_provider", "qiskit.primitives",
+                                "qiskit_qattn.runtime"])
+    return ctx, multiproc_helpers
