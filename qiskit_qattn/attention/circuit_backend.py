@@ -23,6 +23,8 @@ Options (``attention(q, k, v, backend="circuit", **options)``; all checked befor
   ``seed_transpiler=0``; ``temperature=1.0``; ``cache=True`` (reuse compiled heads).
 - ``gradient``: see below. ``seed`` (of :func:`~qiskit_qattn.attention.attention`) seeds the
   sampling and the local Runtime simulator.
+- ``report``: a callable receiving each call's ``info`` (circuits, shots, executions, the
+  wall-time split, job ids); the nn layer and the Hugging Face models do not return it.
 
 A Runtime submission to IBM hardware needs ``confirm``: a callable that receives the cost
 preview (circuits, shots, estimated QPU seconds) before anything is submitted. Every call is one
@@ -105,6 +107,8 @@ def circuit_backend(
             std[b, rows] = torch.from_numpy(est.std_errors[i])
             w_est[b, rows] = torch.from_numpy(est.weights[i])
         info.update(est.metadata)
+    if opts.report is not None:
+        opts.report(info)
     out_est, std, w_est = (t.to(dtype=dtype, device=device) for t in (out_est, std, w_est))
     if mode == "softmax":
         w_exact = _exact_weights(scores, keep, alive)

@@ -22,6 +22,7 @@ OPTION_NAMES = (
     "family", "family_options", "execution", "device", "shots", "noise_model", "mitigation",
     "mitigation_options", "mode", "store", "confirm", "runtime_options", "optimization_level",
     "optimization_method", "seed_transpiler", "temperature", "gradient", "cache", "template",
+    "report",
 )
 
 #: Families whose rows share one compiled structure at no cost in two-qubit gates (measured on
@@ -51,6 +52,9 @@ class CircuitHeadOptions:
             ``born_machine`` bind a structural template when it costs no two-qubit gate over
             compiling row by row), ``True`` (a structural template for any family whose rows
             share a structure), ``False`` (compile every row).
+        report: ``None`` or a callable receiving each call's ``info`` dict (circuits, shots,
+            executions, timings, job ids): how a caller sees them through the nn layer or a
+            Hugging Face model, which do not hand the backend's result back.
     """
 
     family: str = "softmax_state"
@@ -71,6 +75,7 @@ class CircuitHeadOptions:
     gradient: str = "auto"
     cache: bool = True
     template: bool | str = "auto"
+    report: Callable[[dict], Any] | None = None
 
     @property
     def execution_name(self) -> str:
@@ -149,6 +154,9 @@ def parse_circuit_options(options: Mapping[str, Any]) -> CircuitHeadOptions:
     confirm = options.get("confirm")
     if confirm is not None and not callable(confirm):
         raise TypeError("confirm must be a callable taking the cost preview and returning a bool")
+    report = options.get("report")
+    if report is not None and not callable(report):
+        raise TypeError("report must be a callable taking each call's info dict, or None")
     runtime_options = options.get("runtime_options")
     if runtime_options is not None and not isinstance(runtime_options, Mapping):
         raise TypeError("runtime_options must be a dict of Runtime primitive options")
@@ -173,7 +181,7 @@ def parse_circuit_options(options: Mapping[str, Any]) -> CircuitHeadOptions:
         optimization_level=int(level), optimization_method=method,
         seed_transpiler=int(seed_transpiler), temperature=temperature, gradient=gradient,
         cache=bool(options.get("cache", True)),
-        template=_template(options.get("template", "auto")),
+        template=_template(options.get("template", "auto")), report=report,
     )
     if gradient == "parameter_shift" and not parsed.uses_template:
         raise ValueError(

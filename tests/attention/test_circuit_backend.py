@@ -118,9 +118,11 @@ def test_one_execution_per_forward_across_batch_and_heads(manila):
                     shots=1000)
     assert executor.executions == 1 and out.info["executions"] == 1
     assert out.info["num_circuits"] == 9 and out.info["total_shots"] == 9000
+    reports = []
     mitigated = attention(q, k, v, backend="circuit", family="warm_start", execution=executor,
-                          shots=1000, mitigation="zne+rem",
+                          shots=1000, mitigation="zne+rem", report=reports.append,
                           mitigation_options={"scale_factors": (1, 3)})
+    assert reports == [mitigated.info]
     assert executor.executions == 2 and mitigated.info["executions"] == 1
     assert mitigated.info["num_circuits"] >= 2 * 9 + 2  # both folds of all 9 queries + REM
     assert set(mitigated.info["timings"]) >= {"compile", "execute", "mitigate"}
@@ -266,6 +268,12 @@ def test_bad_options_fail_before_anything_runs(options, match):
     q, k, v = _inputs(b=1, lq=2, s=4)
     with pytest.raises(ValueError, match=match):
         attention(q, k, v, backend="circuit", **options)
+
+
+def test_report_must_be_callable():
+    q, k, v = _inputs(b=1, lq=2, s=4)
+    with pytest.raises(TypeError, match="report must be a callable"):
+        attention(q, k, v, backend="circuit", report="stdout")
 
 
 def test_paid_runtime_submission_needs_a_confirm():

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import qiskit_qattn.hf as hf
+
 pytestmark = pytest.mark.slow  # loads the real MiniLM and compiles for FakeTorino
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "circuit_heads.py"
@@ -36,25 +38,26 @@ def test_statevector_circuit_heads_in_minilm_equal_the_exact_model(bench, minilm
     tokenizer, model = minilm
     first, second = bench.passages(tokenizer, 2)
     assert first.shape == second.shape == (2, 32)
-    exact = bench.embed(model, first, batch=2)
-    wrappers = bench.swap_layers(model, [5], {"family": "softmax_state"})
-    try:
-        swapped = bench.embed(model, first, batch=2)
-    finally:
-        bench.restore_layers(model, [5])
-    torch.testing.assert_close(swapped, exact, atol=1e-5, rtol=0)
-    records = [r for w in wrappers for r in w.records]
-    assert len(records) == 1 and records[0]["num_circuits"] == 2 * 12 * 32
-    torch.testing.assert_close(bench.embed(model, first), exact)  # restored
-    assert bench.recall_at_1(exact, exact) == 1.0
+    ids = (first, second[:1])
+    exact_a, exact_b, walls, records = bench.run_config(model, ids, "sdpa", [], {})
+    assert len(walls) == 3 and records == []
+    a, b, _, records = bench.run_config(model, ids, "circuit", [5], {"family": "softmax_state"})
+    torch.testing.assert_close(a, exact_a, atol=1e-5, rtol=0)
+    torch.testing.assert_close(b, exact_b, atol=1e-5, rtol=0)
+    assert [r["num_circuits"] for r in records] == [12 * 32] * 3  # one call per forward
+    assert not hf.patched_modules(model)  # unpatched afterwards
+    row = bench.quality_row("x", (exact_a, exact_b), (a, b), walls, records)
+    assert row[1] == "1.0000" and row[4] == "384"
+    assert bench.recall_at_1(exact_a, exact_a) == 1.0
 
 
 def test_forward_rows_and_tiny_finetune(bench):
-    record = {"wall": 2.0, "cpu": 1.0, "num_circuits": 10, "total_shots": 1000, "executions": 1,
-              "timings": {"prepare": 0.1, "compile": 0.5, "execute": 1.0, "mitigate": 0.2}}
+    record = {"cpu_seconds": 1.0, "num_circuits": 10, "total_shots": 1000, "executions": 1,
+              "timings": {"prepare": 0.1, "compile": 0.5, "execute": 1.0, "mitigate": 0.2,
+                          "total": 2.0}}
     rows = bench.forward_rows([("cfg", [record, record, record])])
     assert [r[1] for r in rows] == ["first (cold cache)", "median of next 2"]
     assert rows[0][4] == "0.1 / 0.5 / 1.0 / 0.2"
     tune = bench.finetune_rows(pretrain=2, steps=1, batch=2, shots=100, family="warm_start",
-                               test_size=4)
+                               test_size=4, device="fake_manila")
     assert len(tune) == 4 and all(0.0 <= float(r[2]) <= 100.0 for r in tune)
