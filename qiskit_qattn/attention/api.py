@@ -29,6 +29,10 @@ Backends (see :func:`available_backends`; add your own with :func:`register_back
   softmax state, ratio estimator over kept keys): output = its expected value (differentiable)
   plus detached shot noise drawn from the actual multinomial shot distribution for ``shots``;
   optional ``depolarizing`` and ``readout_error`` noise.
+- ``"circuit"``: every head computed by the package's circuits: prepared with a ``family``,
+  compiled for a ``device``, run by one executor (statevector, device-noise shots, Runtime)
+  with optional ``mitigation``, all heads of a call in one execution; gradients by the
+  ``softmax`` convention or parameter shift (:mod:`~qiskit_qattn.attention.circuit_backend`).
 - ``"phase0-proto"``: Phase-0 prototype: all scores, exact top-k keys plus Born-rule importance
   sampling of the remaining keys (unbiased, per-entry error bars).
 - ``"classical"``: the Phase-1 quantum-inspired prototype

@@ -21,6 +21,7 @@ from typing import Any
 _BUILTINS: dict[str, str] = {
     "exact": "torch_exact:exact_backend",
     "quantum-sim": "quantum_sim:quantum_sim_backend",
+    "circuit": "circuit_backend:circuit_backend",
     "phase0-proto": "sampling.phase0:phase0_backend",
     "classical": "sampling.prototype:prototype_backend",
     "performer": "peers.performer:performer_backend",

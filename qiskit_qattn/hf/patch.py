@@ -141,10 +141,23 @@ def _checked_modules(model: Any) -> list[tuple[str, Any]]:
 
 
 def _check_options(backend: str, options: dict[str, Any]) -> None:
-    """Fail now, not at the first forward pass, on options the backend rejects."""
+    """Fail now, not at the first forward pass, on options the backend rejects.
+
+    A backend with its own ``check_options`` (``circuit``) is checked without running it: a
+    trial call could compile for a device or submit a Runtime job.
+    """
     import torch
 
-    from ..attention import attention
+    from ..attention import attention, get_backend
+
+    check = getattr(get_backend(backend), "check_options", None)
+    if check is not None:
+        try:
+            check(dict(options))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"options {sorted(options)} rejected by backend {backend!r}: "
+                             f"{exc}") from exc
+        return
 
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(1, n, 4, generator=g, dtype=torch.float64) for n in (4, 8, 8))

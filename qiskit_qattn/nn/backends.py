@@ -14,8 +14,9 @@ It returns the head outputs ``[B, H, L, d]`` and, if ``need_weights``, the weigh
   (explicit softmax when weights are needed, ``scaled_dot_product_attention`` otherwise), so it
   matches ``nn.MultiheadAttention`` to float rounding, fully masked rows included.
 - :class:`AttentionFunctionBackend` routes heads through
-  :func:`qiskit_qattn.attention.attention` (``phase0-proto``, ``quantum-sim``, ``classical``,
-  ``performer``, ...), all ``B × H`` heads in one call.
+  :func:`qiskit_qattn.attention.attention` (``phase0-proto``, ``quantum-sim``, ``circuit``,
+  ``classical``, ``performer``, ...), all ``B × H`` heads in one call — for ``circuit`` that is
+  one execution (one Runtime job) per forward.
 - :class:`~qiskit_qattn.nn.variational.VariationalAttention` (``"variational"``) has trainable
   QSANN circuits for the Q/K/V maps.
 """
@@ -52,12 +53,17 @@ class AttentionFunctionBackend:
     """
 
     def __init__(self, name: str, *, seed: int | None = None, **options: Any) -> None:
-        from ..attention import available_backends
+        from ..attention import available_backends, get_backend
 
         if name not in available_backends():
             raise ValueError(
                 f"quantum_backend must be one of {available_backend_names()}; got {name!r}"
             )
+        # Backends that can check their options up front (e.g. "circuit": family, device,
+        # shots, mitigation) fail here, when the layer is built, not at its first forward.
+        check = getattr(get_backend(name), "check_options", None)
+        if check is not None:
+            check(dict(options))
         self.name = name
         self.seed = seed
         self.options = dict(options)
@@ -120,7 +126,8 @@ def make_backend(
 
     ``"variational"`` returns a :class:`~qiskit_qattn.nn.variational.VariationalAttention`
     module (trainable), ``"exact"`` :func:`exact_heads`, any other registry name an
-    :class:`AttentionFunctionBackend`.
+    :class:`AttentionFunctionBackend`. ``quantum_device=`` is passed to a registry backend as
+    its ``device`` option (the layer's own ``device=`` is torch's).
 
     Example:
         >>> make_backend("exact", num_heads=2, head_dim=4) is exact_heads
@@ -147,4 +154,10 @@ def make_backend(
             f"quantum_backend must be one of {available_backend_names()} or a callable; "
             f"got {name!r}"
         )
+    if "quantum_device" in options:
+        # torch's constructor owns `device=` (where tensors live): the quantum device of a
+        # registry backend (the Qiskit backend circuits run on) is passed as quantum_device=.
+        if "device" in options:
+            raise ValueError("give the quantum device once, as quantum_device=")
+        options["device"] = options.pop("quantum_device")
     return AttentionFunctionBackend(name, **options)

@@ -8,6 +8,10 @@ the in- and out-projections changes, per head, to the chosen backend:
 - ``"exact"``: the same computation as torch (outputs and weights equal to float rounding);
 - ``"phase0-proto"``, ``"quantum-sim"``, ``"classical"``, ``"performer"``, ... : through
   :func:`qiskit_qattn.attention.attention` (one call for all heads of the batch);
+- ``"circuit"``: every head computed by the package's circuits — prepared with a ``family``,
+  compiled for a ``device``, run by one executor (statevector, device-noise shots, Runtime)
+  with optional ``mitigation`` — all heads of a forward in one execution (one Runtime job);
+  see :mod:`qiskit_qattn.attention.circuit_backend` for its options and gradients;
 - ``"variational"``: trainable QSANN circuits for the Q/K/V maps
   (:class:`~qiskit_qattn.nn.variational.VariationalAttention`);
 - any callable ``(q, k, v, mask, *, need_weights, is_causal, dropout_p) -> (out, weights)``.
@@ -67,7 +71,10 @@ class QuantumMultiheadAttention(nn.MultiheadAttention):
             ``"exact"``, another name of :func:`~qiskit_qattn.nn.backends.available_backend_names`,
             or a head-backend callable.
         **backend_options: passed to the backend (e.g. ``shots=`` for ``quantum-sim``,
-            ``reps=``/``engine=`` for ``variational``, ``seed=`` for sampling backends).
+            ``reps=``/``engine=`` for ``variational``, ``seed=`` for sampling backends,
+            ``family=``/``quantum_device=``/``shots=``/``mitigation=``/``execution=`` for
+            ``circuit``; checked when the layer is built). ``quantum_device`` is the Qiskit
+            device the circuits run on (``device`` stays torch's).
 
     Attributes:
         quantum_heads: ``None`` (all heads) or the sorted head indices that use the backend.
