@@ -245,6 +245,9 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     vs, _ = _permute_rows(v, kperm, kidx)
     kb_src = torch.zeros(H, S, dtype=dtype) if key_bias is None else key_bias.to(dtype)
     kbias = torch.cat([kb_src, torch.full((H, 1), ninf, dtype=dtype)], 1).gather(1, kperm)
+    if kind == "dense":  # keys no query sees count as padding (the routing ignores them)
+        hidden = torch.cat([kw == 0, torch.ones(H, 1, dtype=torch.bool)], 1).gather(1, kperm)
+        kbias = kbias.masked_fill(hidden, ninf)
     bsc = None
     with torch.no_grad():
         if cfg.selection == "query" or cfg.query_order == "route":
@@ -530,7 +533,8 @@ def _route(bsc, plan, L_slots, nKB, Bk):
     if plan["causal"]:
         chunk = torch.arange(L) // plan["chunk"]
         kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
-        sc = sc.masked_fill(kchunk[None, None, :] > chunk[None, :, None], float("-inf"))
+        # only blocks of earlier chunks: the structure must not depend on hidden keys
+        sc = sc.masked_fill(kchunk[None, None, :] >= chunk[None, :, None], float("-inf"))
     first = sc.argmax(-1)
     second = sc.scatter(-1, first[..., None], float("-inf")).argmax(-1) if nKB > 1 else first
     key = chunk[None, :] * nKB * nKB + first * nKB + second
@@ -685,85 +689,89 @@ class _TailContext:
 def _tail_correct(qg, o, lse, c: _TailContext, cfg: BlockSparseConfig, generator):
     """Add sampled residuals of the non-exact blocks (pooled summary = control variate).
 
-    Returns the corrected output ``[H, L_slots, Ev]``, its standard error (random groups) and
-    the sample layout (for the effective weights).
+    Every group draws its own keys, so what one group samples depends only on what it sees.
+    ``"stratified"``: strata = key blocks, ``m`` draws with replacement per block, keys drawn
+    in proportion to the group's pooled weights mixed with uniform (Hansen-Hurwitz weights
+    ``1 / (m p_j)``). ``"uniform"``: ``M`` keys without replacement over all slots
+    (Horvitz-Thompson weights ``S / M``). The variance is the stratified sample variance of
+    the linearised ratio (one stratum for ``"uniform"``), pooled over strata.
+
+    Returns the corrected output ``[H, L_slots, Ev]``, its standard error and the sample layout
+    (for the effective weights).
     """
     import torch
 
-    H, G, Bq, nKB, Bk, P, E, Ev = c.H, c.G, c.Bq, c.nKB, c.Bk, c.P, c.E, c.Ev
+    H, G, Bq, nKB, Bk, P, r, E, Ev = c.H, c.G, c.Bq, c.nKB, c.Bk, c.P, c.r, c.E, c.Ev
     dtype = qg.dtype
     S_slots = nKB * Bk
     per_block = -(-(cfg.tail_samples or 2 * nKB) // nKB)
-    m = max(1, min(Bk, max(cfg.min_stratum_samples, per_block)))
-    R = max(1, min(m if cfg.strategy == "stratified" else cfg.min_stratum_samples, 4))
+    m = max(2, min(Bk, max(cfg.min_stratum_samples, per_block)))
     with torch.no_grad():
+        tail_blk = ~c.used & (c.status == 1)  # [H, G, nKB]
         if cfg.strategy == "stratified":
-            u = torch.rand(H, nKB, Bk, generator=generator, dtype=torch.float64)
-            offs = u.argsort(-1)[..., :m]  # without replacement inside every block
-            slots = (torch.arange(nKB)[None, :, None] * Bk + offs).reshape(H, nKB * m)
-            rank = torch.arange(m).repeat(nKB)
-            fac = torch.full((nKB * m,), Bk / m, dtype=dtype)
-            per_rep = torch.bincount(torch.arange(m) % R, minlength=R).to(dtype)
-            gfac = Bk / per_rep[rank % R]
-        else:  # uniform over all slots, Horvitz-Thompson weights
+            alive = torch.isfinite(c.group_bias).expand(H, G, S_slots).reshape(
+                H, G, nKB, Bk).to(dtype)
+            pk = (c.lw.detach()[..., None] * c.wn.detach().reshape(H, G, nKB, r, P)).reshape(
+                H, G, nKB, Bk).nan_to_num(0.0) * alive
+            uni = alive / alive.sum(-1, keepdim=True).clamp_min(1.0)
+            pk = 0.8 * pk / pk.sum(-1, keepdim=True).clamp_min(1e-300) + 0.2 * uni
+            pk = torch.where(alive.sum(-1, keepdim=True) > 0, pk, torch.full_like(pk, 1 / Bk))
+            cdf = pk.cumsum(-1)
+            u = torch.rand(H, G, nKB, m, generator=generator, dtype=pk.dtype)
+            offs = torch.searchsorted(cdf, u * cdf[..., -1:]).clamp_max(Bk - 1)
+            prob = (pk.gather(3, offs) / cdf[..., -1:]).reshape(H, G, nKB * m)
+            slots = (torch.arange(nKB)[None, None, :, None] * Bk + offs).reshape(H, G, -1)
+            fac = 1.0 / (m * prob)
+            stratum = torch.arange(nKB).repeat_interleave(m)
+            n_str = nKB
+        else:
             M = min(S_slots, nKB * m)
-            u = torch.rand(H, S_slots, generator=generator, dtype=torch.float64)
-            slots = u.argsort(-1)[:, :M]
-            rank = torch.arange(M)
-            fac = torch.full((M,), S_slots / M, dtype=dtype)
-            per_rep = torch.bincount(rank % R, minlength=R).to(dtype)
-            gfac = S_slots / per_rep[rank % R]
-        M = slots.shape[1]
+            u = torch.rand(H, G, S_slots, generator=generator, dtype=torch.float64)
+            slots = u.argsort(-1)[..., :M]
+            fac = torch.full((H, G, M), S_slots / M, dtype=dtype)
+            stratum = torch.zeros(M, dtype=torch.long)
+            n_str = 1
+        M = slots.shape[-1]
         blk = slots // Bk
         leaf = slots // P
         refined = torch.zeros(H, G, nKB, dtype=torch.bool)
         refined.scatter_(2, c.lsel, c.lok)
-        is_ref = refined.gather(2, blk[:, None, :].expand(H, G, M))
-        tail = ~c.used.gather(2, blk[:, None, :].expand(H, G, M)) & (
-            c.status.gather(2, blk[:, None, :].expand(H, G, M)) == 1)
-        is_ref = is_ref & tail
-    ks_s = c.ks.gather(1, slots[..., None].expand(H, M, E))
-    vs_s = c.vs.gather(1, slots[..., None].expand(H, M, Ev))
-    gb = c.group_bias.expand(H, G, S_slots).gather(2, slots[:, None, :].expand(H, G, M))
+        tail = tail_blk.gather(2, blk)
+        is_ref = refined.gather(2, blk) & tail
+    flat = slots.reshape(H, G * M)
+    ks_s = c.ks.gather(1, flat[..., None].expand(H, G * M, E)).view(H, G, M, E)
+    vs_s = c.vs.gather(1, flat[..., None].expand(H, G * M, Ev)).view(H, G, M, Ev)
+    gb = c.group_bias.expand(H, G, S_slots).gather(2, slots)
     shift = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))[..., None]
-    s = torch.matmul(qg, ks_s[:, None].transpose(-1, -2)) + gb[:, :, None, :]
-    term = torch.exp(s - shift)  # [H, G, Bq, M]
+    s = torch.matmul(qg, ks_s.transpose(-1, -2)) + gb[:, :, None, :]
+    off = ~tail[:, :, None, :]  # samples outside a group's tail must not even be evaluated
+    term = torch.exp((s - shift).masked_fill(off, float("-inf")))  # [H, G, Bq, M]
     if cfg.control_variate:
-        k_leaf = c.agg.permute(0, 2, 1, 3).gather(2, leaf[:, None, :, None].expand(H, G, M, E))
-        k_blk = c.aggb.gather(2, blk[:, None, :, None].expand(H, G, M, E))
+        k_leaf = c.agg.permute(0, 2, 1, 3).gather(2, leaf[..., None].expand(H, G, M, E))
+        k_blk = c.aggb.gather(2, blk[..., None].expand(H, G, M, E))
         kps = torch.where(is_ref[..., None], k_leaf, k_blk)
-        b_leaf = c.beta.gather(2, leaf[:, None, :].expand(H, G, M))
-        b_blk = c.betab.gather(2, blk[:, None, :].expand(H, G, M))
-        bps = torch.where(is_ref, b_leaf, b_blk)
-        wn_flat = c.wn.reshape(H, G, -1)
-        pi = wn_flat.gather(2, slots[:, None, :].expand(H, G, M))
-        lw_s = c.lw.reshape(H, G, -1).gather(2, leaf[:, None, :].expand(H, G, M))
-        pi = torch.where(is_ref, pi, pi * lw_s)
+        bps = torch.where(is_ref, c.beta.gather(2, leaf), c.betab.gather(2, blk))
+        pi = c.wn.reshape(H, G, -1).gather(2, slots)
+        pi = torch.where(is_ref, pi, pi * c.lw.reshape(H, G, -1).gather(2, leaf))
         ps = torch.matmul(qg, kps.transpose(-1, -2)) + bps[:, :, None, :]
-        cv = torch.exp(ps - shift) * pi[:, :, None, :]
-        term = term - torch.where(torch.isfinite(ps), cv, torch.zeros_like(cv))
+        cv = torch.exp((ps - shift).masked_fill(off, float("-inf"))) * pi[:, :, None, :]
+        term = term - cv.nan_to_num(0.0)
     resid = term * tail[:, :, None, :].to(dtype)  # [H, G, Bq, M]
-    wres = resid * fac
+    wres = resid * fac[:, :, None, :]
     a = torch.exp(lse[..., None] - shift).nan_to_num(0.0)  # mass of exact + pooled terms
-    T = torch.matmul(wres, vs_s[:, None])  # [H, G, Bq, Ev]
-    num = a * o + T
+    num = a * o + torch.matmul(wres, vs_s)  # [H, G, Bq, Ev]
     den = a.squeeze(-1) + wres.sum(-1)
     good = den > 0
     safe = torch.where(good, den, torch.ones_like(den))
     out = torch.where(good[..., None], num / safe[..., None], torch.zeros_like(num))
     with torch.no_grad():
-        # Random groups: each replicate is a complete stratified sample of its own.
-        rep = (rank % R)
-        onehot = (rep[None, :] == torch.arange(R)[:, None]).to(dtype) * gfac  # [R, M]
-        rd = resid.detach()
-        lin = vs_s[:, None, None, :, :] - out.detach()[..., None, :]  # [H, G, Bq, M, Ev]
-        if R > 1:
-            reps = torch.einsum("hgqm,rm,hgqme->hgqre", rd, onehot, lin)
-            dev = reps - reps.mean(3, keepdim=True)
-            var = (dev * dev).sum(3) / (R * (R - 1))
-            std = var.sqrt() / safe.detach()[..., None]
-        else:
-            std = torch.zeros_like(out)
+        # Linearised ratio: y_d = n_c * w_d * resid_d * (v_d - o); per-stratum sample variance.
+        n_c = torch.bincount(stratum, minlength=n_str).to(dtype)  # draws per stratum
+        y = (wres.detach() * n_c[stratum])[..., None] * (
+            vs_s[:, :, None] - out.detach()[..., None, :])  # [H, G, Bq, M, Ev]
+        y = y.view(H, G, Bq, n_str, -1, Ev)
+        var = (y.var(dim=4, unbiased=True) / n_c[:, None]).sum(3)
+        std = var.sqrt() / safe[..., None]
     part = {"slots": slots, "wres": wres, "den": safe, "shift": shift, "a": a, "samples": M,
             "mass": den.clamp_min(0).reshape(H, G * Bq)}
     L_slots = G * Bq
@@ -795,7 +803,7 @@ def _dense_weights(qg, Kp, mask, part, lay, H, G, Bq, nKB, Bk, P, r):
         pib = (lay["lw"][..., None] * lay["wn"].reshape(H, G, nKB, r, P)).reshape(H, G, 1, S_slots)
         dense += p[..., -nKB:].repeat_interleave(Bk, -1) * pib
         if part is not None:
-            sl = part["slots"][:, None, None, :].expand(H, G, Bq, -1)
+            sl = part["slots"][:, :, None, :].expand(H, G, Bq, -1)
             dense.scatter_add_(3, sl, part["wres"] / part["den"][..., None])
         dense = dense.view(H, G * Bq, S_slots)
         inv, kperm, L, S = lay["inv"], lay["kperm"], lay["L"], lay["S"]

@@ -9,8 +9,9 @@ pass costs ``O(n E (iters + 2) log(n / leaf))`` per head and runs in Numba, head
 on Python threads (the caller's torch thread budget; no OpenMP runtime of Numba's, which
 would share torch's and change its thread count).
 
-Rows of weight 0 (masked keys, padding) sort after every weighted row of their node, so weighted
-rows form a prefix of each segment; ``n_pad - n`` padding slots hold the index ``n``.
+Rows of weight 0 (masked keys, padding) go after every weighted row of their node at each split,
+so the weighted rows of a segment fill its first leaves (only the last of these leaves may also
+hold weight-0 rows); ``n_pad - n`` padding slots hold the index ``n``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def _kernels():
         return _KERNELS["order"]
     from numba import njit
 
-    @njit(cache=True, fastmath=True, boundscheck=False)
+    # Reassociation lets LLVM vectorise the reductions; no "no-inf" assumptions: masked rows
+    # are marked with inf projections and must compare correctly.
+    fast = {"reassoc", "contract", "nsz"}
+
+    @njit(cache=True, fastmath=fast, boundscheck=False)
     def _project(xs, ws, s, m, iters, proj, mu, u, t):  # pragma: no cover - compiled
         E = xs.shape[1]
         wsum = 0.0
@@ -101,7 +106,7 @@ def _kernels():
                 break
         return a[k]
 
-    @njit(cache=True, fastmath=True, boundscheck=False)
+    @njit(cache=True, boundscheck=False)
     def _order_segment(x, w, lo, n_seg, seg, leaf, iters, out, xs, ws, ps, xd, wd, pd, proj,
                        scratch, mu, u, t):  # pragma: no cover - compiled
         E = x.shape[1]
