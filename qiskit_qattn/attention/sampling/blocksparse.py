@@ -65,11 +65,11 @@ class BlockSparseConfig:
     min_stratum_samples: int = 2
     control_variate: bool = True
 
-    def exact_blocks(self, num_blocks: int) -> int:
-        """Exact blocks per group for ``num_blocks`` visible key blocks."""
+    def exact_blocks(self, num_blocks: int, block: int | None = None) -> int:
+        """Exact blocks per group for ``num_blocks`` visible key blocks of ``block`` keys."""
         frac = self.exact_fraction
         if frac is None:
-            frac = auto_exact_fraction(num_blocks * self.block)
+            frac = auto_exact_fraction(num_blocks * (block or self.block))
         if frac >= 1.0:
             return num_blocks
         return max(1, min(num_blocks, math.ceil(frac * num_blocks - 1e-9)))
@@ -175,7 +175,7 @@ def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskMod
     nKB = S_slots // block
     # Causal: the budget follows the mean number of visible blocks of earlier chunks.
     visible = nKB if not causal else max(1, (nKB - chunk // block) // 2)
-    kb = nKB if (cfg.exact_fraction or 0.0) >= 1.0 else cfg.exact_blocks(visible)
+    kb = nKB if (cfg.exact_fraction or 0.0) >= 1.0 else cfg.exact_blocks(visible, block)
     if cfg.coverage is not None:
         kb = max(kb, max(1, min(visible, math.ceil(cfg.max_fraction * visible - 1e-9))))
     k2 = min(cfg.refined_blocks(visible), max(0, visible - kb))
@@ -642,9 +642,13 @@ def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):
         if op is not None and q4.device.type == "cpu":
             try:
                 out, lse = op(q4, K4, V4, is_causal=causal, attn_mask=mask4, scale=1.0)
-                return out, lse
             except RuntimeError:  # dtype or shape the kernel does not take
                 pass
+            else:
+                if mask4 is not None:  # the kernel reports lse 0 for a row with no keys
+                    seen = (mask4 > float("-inf")).any(-1).expand(lse.shape)
+                    lse = lse.masked_fill(~seen, float("-inf"))
+                return out, lse
     s = torch.matmul(q4, K4.transpose(-1, -2))
     if mask4 is not None:
         s = s + mask4
