@@ -302,10 +302,12 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     w = torch.exp(tl - tmax)
     Wl = w.sum(2)  # [H, nL, G]
     wn = w / Wl.clamp_min(torch.finfo(dtype).tiny)[:, :, None, :]  # within-leaf weights
-    logZ = torch.log(Wl) + tmax.squeeze(2)  # -inf for an empty leaf
+    # -inf for an empty leaf (log of a clamped mass: no inf * 0 = NaN in the backward pass)
+    logZ = torch.log(Wl.clamp_min(torch.finfo(dtype).tiny)).masked_fill(Wl <= 0, ninf)
+    logZ = logZ + tmax.squeeze(2)
     beta = logZ - (wn * tq.view(H, nL, P, G)).sum(2)  # log Z - qbar . (tilted leaf mean)
     lz = logZ.view(H, nKB, r, G)
-    bz = torch.logsumexp(lz, 2)  # [H, nKB, G]
+    bz = _logsumexp(lz, 2)  # [H, nKB, G]
     lw = torch.exp(lz - _finite_or_zero(bz)[:, :, None, :])  # leaf shares inside a block
     wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
     betab = bz - (wb * tq.view(H, nKB, Bk, G)).sum(2)
@@ -470,6 +472,15 @@ def _permute_rows(x, perm, flat_idx=None):
     else:
         src = x.reshape(-1, F)
     return src.index_select(0, flat_idx).view(H, perm.shape[1], F), flat_idx
+
+
+def _logsumexp(x, dim: int):
+    """``logsumexp`` that is ``-inf`` on an all ``-inf`` slice with a zero (not NaN) gradient."""
+    import torch
+
+    empty = torch.isneginf(x).all(dim, keepdim=True)
+    out = torch.logsumexp(x.masked_fill(empty, 0.0), dim)
+    return out.masked_fill(empty.squeeze(dim), float("-inf"))
 
 
 def _finite_or_zero(x):
@@ -655,7 +666,8 @@ def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):
     if causal:
         Lq, Lk = s.shape[-2:]
         s = s.masked_fill(~torch.ones(Lq, Lk, dtype=torch.bool).tril(), float("-inf"))
-    lse = torch.logsumexp(s, -1)
+    # A row with no visible key: lse -inf, output 0 (and a finite gradient).
+    lse = _logsumexp(s, -1)
     safe = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
     p = torch.exp(s - safe[..., None])
     return torch.matmul(p, V4), lse
