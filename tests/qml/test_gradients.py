@@ -22,7 +22,7 @@ from qiskit_qattn.qml.shift_plan import build_shift_plan
 
 
 def _awkward_circuit():
-    """Shared parameters, products, a controlled rotation (translated) and a global phase."""
+    """Shared parameters, products, powers, exp/sin, a controlled rotation and a global phase."""
     x, w = ParameterVector("x", 2), ParameterVector("w", 3)
     qc = QuantumCircuit(3)
     qc.ry(x[0], 0)
@@ -33,6 +33,9 @@ def _awkward_circuit():
     qc.cx(2, 0)
     qc.rz(x[1], 2)
     qc.ry(w[1] * w[2], 1)
+    qc.ry(0.5 * x[1] * x[1] * w[0], 0)  # a square: a monomial of degree 3
+    qc.rz(0.3 * x[0].exp() + w[2].sin(), 0)  # not a polynomial: compiled with sympy
+    qc.h(0)
     qc.global_phase = w[0] / 2
     return qc, list(x), list(w)
 

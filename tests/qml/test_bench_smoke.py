@@ -1,0 +1,51 @@
+"""benchmarks/qml.py: its core functions run on tiny sizes (so the benchmark cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "qml.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("qattn_bench_qml", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def test_step_timing_and_gradients_of_both_paths_agree(bench):
+    from qiskit_qattn.qml.datasets import digit_tokens
+
+    x = digit_tokens((6, 9), max_train=8).x_train[:4]
+    timings = {}
+    for gradient in ("batched", "default"):
+        model, qnn = bench._attention_model(bench.estimator("aer"), None, gradient)
+        timings[gradient] = bench.time_training_steps(model, qnn, x, reps=1)
+        assert timings[gradient].seconds > 0
+    np.testing.assert_allclose(timings["batched"].grads[1], timings["default"].grads[1],
+                               atol=1e-10)
+
+
+def test_training_functions_report_accuracy_and_parameters(bench):
+    from qiskit_qattn.qml import self_attention_qnn
+    from qiskit_qattn.qml.datasets import digit_tokens
+    from qiskit_qattn.qml.models import ClassicalAttentionPooling
+
+    data = digit_tokens((6, 9), max_train=8)
+    torch_fit = bench.train_torch(ClassicalAttentionPooling(4, 2), data, epochs=1, seed=0)
+    qml_fit = bench.train_classifier(self_attention_qnn(4, 2, estimator=bench.estimator("aer")),
+                                     data, maxiter=1, seed=0)
+    for fit in (torch_fit, qml_fit):
+        assert 0.0 <= fit.test_acc <= 1.0 and 0.0 <= fit.train_acc <= 1.0
+        assert fit.params == 8 and fit.seconds >= 0
