@@ -27,7 +27,7 @@ def bench():
 def test_step_timing_and_gradients_of_both_paths_agree(bench):
     from qiskit_qattn.qml.datasets import digit_tokens
 
-    x = digit_tokens((6, 9), max_train=8).x_train[:4]
+    x = digit_tokens((6, 9), max_train=8).x_train[:2]
     timings = {}
     for gradient in ("batched", "default"):
         model, qnn = bench._attention_model(bench.estimator("aer"), None, gradient)

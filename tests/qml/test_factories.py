@@ -18,7 +18,7 @@ from qiskit_qattn.qml import (
 )
 
 
-def _check_estimator_qnn(dense, qnn, ac, rng, rows=3, atol=1e-6):
+def _check_estimator_qnn(dense, qnn, ac, rng, rows=2, atol=1e-6):
     assert isinstance(qnn, EstimatorQNN)
     x = rng.uniform(0, np.pi, (rows, qnn.num_inputs))
     w = rng.normal(scale=0.7, size=qnn.num_weights)
