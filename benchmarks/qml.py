@@ -67,23 +67,51 @@ class StepTiming:
     grads: tuple[np.ndarray | None, np.ndarray]
 
 
-def time_training_steps(model: torch.nn.Module, qnn: Any, x: np.ndarray, reps: int) -> StepTiming:
-    """Median wall time of a TorchConnector training step, and the QNN's gradient at ``x``."""
-    xt = torch.tensor(x, dtype=torch.float32)
-    target = torch.ones(len(x))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    times = []
-    for _ in range(reps + 1):  # the first step builds caches (shift plan, gradient circuits)
+class _Stepper:
+    """One TorchConnector training step (forward, backward, Adam) of a model on a batch."""
+
+    def __init__(self, model: torch.nn.Module, x: np.ndarray) -> None:
+        self.model = model
+        self.x = torch.tensor(x, dtype=torch.float32)
+        self.target = torch.ones(len(x))
+        self.opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        self.times: list[float] = []
+
+    def step(self) -> None:
         start = time.perf_counter()
-        opt.zero_grad()
-        loss = ((model(xt) - target) ** 2).mean()
+        self.opt.zero_grad()
+        loss = ((self.model(self.x) - self.target) ** 2).mean()
         loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - start)
-    times = times[1:]
+        self.opt.step()
+        self.times.append(time.perf_counter() - start)
+
+
+def _gradient_at(qnn: Any, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     weights = np.random.default_rng(3).normal(scale=0.5, size=qnn.num_weights)
     inputs = x if qnn.num_inputs == x.shape[1] else x.reshape(-1, qnn.num_inputs)
-    return StepTiming(statistics.median(times), qnn.backward(inputs, weights))
+    return qnn.backward(inputs, weights)
+
+
+def compare_training_steps(
+    build: Callable[..., tuple[torch.nn.Module, Any]], est: Any, device: str | None,
+    x: np.ndarray, reps_batched: int, reps_default: int,
+) -> dict[str, StepTiming]:
+    """Batched and default gradient on the same QNN shape, steps interleaved.
+
+    Alternating the two paths step by step exposes both to the same load on a shared machine.
+    """
+    steppers, qnns = {}, {}
+    for gradient in ("batched", "default"):
+        model, qnns[gradient] = build(est, device, gradient)
+        steppers[gradient] = _Stepper(model, x)
+        steppers[gradient].step()  # warm-up: shift plan, gradient-circuit caches
+    for i in range(max(reps_batched, reps_default)):
+        if i < reps_batched:
+            steppers["batched"].step()
+        if i < reps_default:
+            steppers["default"].step()
+    return {g: StepTiming(statistics.median(steppers[g].times[1:]), _gradient_at(qnns[g], x))
+            for g in steppers}
 
 
 def speed_rows(quick: bool) -> list[list[str]]:
@@ -103,10 +131,8 @@ def speed_rows(quick: bool) -> list[list[str]]:
                 # ~9k PUBs (64 rows x 4 outputs x 36 shifts) take tens of minutes here.
                 continue
             reps_batched, reps_default = (1, 1) if quick or kind == "runtime" else (7, 3)
-            timings = {}
-            for gradient, reps in (("batched", reps_batched), ("default", reps_default)):
-                model, qnn = build(estimator(kind), device, gradient)
-                timings[gradient] = time_training_steps(model, qnn, x, reps)
+            timings = compare_training_steps(build, estimator(kind), device, x, reps_batched,
+                                             reps_default)
             b, d = timings["batched"], timings["default"]
             if kind == "runtime":
                 agree = "shot noise (precision 0.03, device noise)"
@@ -279,9 +305,9 @@ def speed_section(quick: bool) -> str:
         "## Quantum attention as Qiskit ML QNNs: gradient speed (issue 20)",
         "",
         f"Command: `{command}` (torch on 1 thread, Aer on 1 thread; medians of "
-        f"{'1' if quick else '7 (batched) and 3 (default)'} steps after a warm-up step, "
-        "measured in the same run on a shared 2-core machine: compare ratios, not absolute "
-        "times). Accuracy: section `qml-accuracy`.",
+        f"{'1' if quick else '7 (batched) and 3 (default)'} steps after a warm-up step, the "
+        "two paths' steps interleaved, on a shared 2-core machine: compare ratios, not "
+        "absolute times). Accuracy: section `qml-accuracy`.",
         "",
         "Training step at batch 16 (TorchConnector forward + backward + Adam step) with the "
         "package's batched parameter-shift gradient (`gradient=\"batched\"`, the factories' "
