@@ -38,7 +38,7 @@ WORKDIR /src
 COPY . .
 # The venv sees the CPU torch of the base image; the stamp tells `make` it is already set up.
 RUN python -m venv --system-site-packages .venv \
-    && .venv/bin/pip install --no-cache-dir -e ".[dev,mitiq]" \
+    && .venv/bin/pip install --no-cache-dir -e ".[dev,mitiq,resources,interop]" \
     && touch .venv/.qattn-installed
 ENV OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 CMD ["make", "test"]

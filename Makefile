@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[dev,mitiq]"
+	$(PIP) install --quiet -e ".[dev,mitiq,resources,interop]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,7 +34,7 @@ tutorials: $(STAMP)
 	$(PY) -m pytest tests/tutorials -q
 
 bench: $(STAMP)
-	$(PIP) install --quiet -e ".[dev,mitiq,bench]"
+	$(PIP) install --quiet -e ".[dev,mitiq,resources,interop,bench]"
 	$(PY) benchmarks/run_all.py
 
 docker:

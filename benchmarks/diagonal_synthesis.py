@@ -17,7 +17,7 @@ from qiskit.circuit.library import DiagonalGate
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_ibm_runtime.fake_provider import FakeSherbrooke, FakeTorino
 
-from qiskit_qattn.passes.diagonal_synthesis import synthesize_diagonal
+from qiskit_qattn.passes.synthesis.diagonal import synthesize_diagonal
 from qiskit_qattn.viz.markdown import update_results_section
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qiskit_qattn.circuits.families.rows import FEATURES
-from qiskit_qattn.circuits.fitting import (
+from qiskit_qattn.circuits.rows import FEATURES
+from qiskit_qattn.circuits.schedules import FAMILY_SCHEDULE_FILE, schedule_key
+from qiskit_qattn.fitting.fit import (
     HELDOUT_WINDOWS,
     TRAIN_WINDOWS,
     FamilyConfig,
@@ -37,7 +38,6 @@ from qiskit_qattn.circuits.fitting import (
     heldout_corpus,
     load_corpus,
 )
-from qiskit_qattn.circuits.schedules import FAMILY_SCHEDULE_FILE, schedule_key
 
 OUT = Path(__file__).resolve().parents[1] / "qiskit_qattn" / "data" / FAMILY_SCHEDULE_FILE
 COMMAND = "python benchmarks/fit_family_schedules.py --all"

@@ -56,9 +56,9 @@ def run_case(backend_name: str, family: str, m: int, *, shots: int, num_queries:
 
     Q, K, V, scale = real_head(2**m, num_queries)
     opts = FAMILIES[family]
-    ideal = estimate_attention(Q, K, V, scale=scale, method=family, **opts).values
+    ideal = estimate_attention(Q, K, V, scale=scale, family=family, **opts).values
     norm = float(np.linalg.norm(ideal))
-    common = dict(scale=scale, method=family, execution="shots", backend=backend_name,
+    common = dict(scale=scale, family=family, execution="shots", device=backend_name,
                   seed=seed, **opts)
     records: list[dict] = []
     budget_total = None
@@ -109,26 +109,31 @@ def speed_case(backend_name: str, *, shots: int, num_queries: int, local_repeats
     """Median seconds per call on the same compiled batch: Runtime local mode vs local engines.
 
     Local engines, both on the device noise reduced to the active qubits: Aer shot sampling
-    (``sample_compiled``) and exact noisy distributions + numpy sampling (``noisy_distributions``,
-    what ``estimate_attention`` uses); "cold" rebuilds the reduced noise model first.
+    (Aer's shot-by-shot sampling) and exact noisy distributions + numpy sampling
+    (``noisy_distributions``, what the ``LocalSampler`` executor uses); "cold" rebuilds the reduced
+    noise model first. Runtime local mode runs through the ``RuntimeExecutor`` (job store).
     """
-    from qiskit_qattn.circuits import attention_circuits
-    from qiskit_qattn.noise import clear_noise_cache
-    from qiskit_qattn.noise.distributions import noisy_distributions, sample_distributions
-    from qiskit_qattn.passes import compile_circuits
-    from qiskit_qattn.runtime import resolve_backend, run_runtime_sampler
-    from qiskit_qattn.sim.aer_sampling import sample_compiled
+    import tempfile
 
-    backend = resolve_backend(backend_name)
+    from qiskit_qattn.circuits import prepare_head
+    from qiskit_qattn.execution import RuntimeExecutor, compiled_batch
+    from qiskit_qattn.execution.local import _aer_counts
+    from qiskit_qattn.noise import clear_noise_cache
+    from qiskit_qattn.noise.distributions import noisy_distributions
+    from qiskit_qattn.runtime import resolve_device
+    from qiskit_qattn.sim import sample_counts
+
+    backend = resolve_device(backend_name)
     Q, K, V, scale = real_head(8, num_queries)
-    batch = compile_circuits(attention_circuits(Q, K, V, scale=scale), backend, measure=True)
+    compiled = compiled_batch(prepare_head(Q, K, V, scale=scale), backend)
+    batch = list(compiled.circuits)
 
     def exact():
-        probs = noisy_distributions(batch, backend=backend)
-        return sample_distributions(probs, shots, seed)
+        probs = noisy_distributions(batch, device=backend)
+        return sample_counts(probs, shots, seed)
 
     def aer():
-        return sample_compiled(batch, shots=shots, num_outcomes=8, backend=backend, seed=seed)
+        return _aer_counts(batch, shots, 8, backend, "device", np.random.default_rng(seed))
 
     times: dict[str, list[float]] = {"exact_cold": [], "exact_warm": [], "aer_warm": []}
     for _ in range(local_repeats):
@@ -140,7 +145,8 @@ def speed_case(backend_name: str, *, shots: int, num_queries: int, local_repeats
     runtime = []
     for _ in range(runtime_repeats):
         t0 = time.perf_counter()
-        run_runtime_sampler(batch, backend, shots=shots, num_outcomes=8, seed=seed)
+        # A fresh store each time: a stored result would be fetched, not run.
+        RuntimeExecutor(backend, store=tempfile.mkdtemp(), seed=seed).run([compiled], shots)
         runtime.append(time.perf_counter() - t0)
     result = {"backend": backend_name, "circuits": len(batch), "shots": shots,
               "runtime": statistics.median(runtime), "runtime_repeats": runtime_repeats}
@@ -152,24 +158,23 @@ def speed_case(backend_name: str, *, shots: int, num_queries: int, local_repeats
 
 def dd_case(backend_name: str, family: str, m: int, *, num_queries: int) -> dict:
     """Exact (shot-free) output error: unscheduled, scheduled with idle delays, DD XX, DD XY4."""
-    from qiskit_qattn.attention import estimate_attention
-    from qiskit_qattn.circuits import attention_circuits
-    from qiskit_qattn.encoding import pad_rows
+    from qiskit_qattn.attention import estimate_attention, outputs_from_counts
+    from qiskit_qattn.circuits import prepare_head
+    from qiskit_qattn.execution import compiled_batch
     from qiskit_qattn.mitigation import apply_dynamical_decoupling, schedule_idle
     from qiskit_qattn.noise import noisy_distributions
-    from qiskit_qattn.passes import compile_circuits
-    from qiskit_qattn.runtime import resolve_backend
+    from qiskit_qattn.runtime import resolve_device
 
-    backend = resolve_backend(backend_name)
+    backend = resolve_device(backend_name)
     Q, K, V, scale = real_head(2**m, num_queries)
     opts = FAMILIES[family]
-    ideal = estimate_attention(Q, K, V, scale=scale, method=family, **opts).values
-    isa = compile_circuits(attention_circuits(Q, K, V, scale=scale, method=family, **opts),
-                           backend, measure=True)
-    values = pad_rows(V, m)  # 2**m real keys: nothing is padded or masked
+    ideal = estimate_attention(Q, K, V, scale=scale, family=family, **opts).values
+    head = prepare_head(Q, K, V, scale=scale, family=family, **opts)
+    isa = list(compiled_batch(head, backend, template=False).circuits)
 
     def error(batch) -> float:
-        out = noisy_distributions(batch, backend=backend) @ values
+        probs = head.decode(noisy_distributions(batch, device=backend))
+        out, _, _ = outputs_from_counts(probs, head.values, head.keep, exact=True)
         return float(np.linalg.norm(out - ideal) / np.linalg.norm(ideal))
 
     target = backend.target

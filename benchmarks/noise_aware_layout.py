@@ -31,10 +31,8 @@ from qiskit.transpiler import PassManagerConfig, generate_preset_pass_manager
 from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
 
 from qiskit_qattn.circuits import qaoa_attention, softmax_state
-from qiskit_qattn.passes.noise_aware_layout import (
-    estimated_success_probability,
-    noise_aware_layout_pass_manager,
-)
+from qiskit_qattn.passes.noise_aware_layout import estimated_success_probability
+from qiskit_qattn.passes.preset.stages import noise_aware_layout_pass_manager
 from qiskit_qattn.viz.markdown import update_results_section
 
 FAMILIES: dict[str, Callable[[np.ndarray], QuantumCircuit]] = {

@@ -33,7 +33,8 @@ from qiskit_qattn.circuits.families import (
     ma_qaoa_attention,
     warm_start_attention,
 )
-from qiskit_qattn.circuits.fitting import (
+from qiskit_qattn.circuits.schedules import default_schedule
+from qiskit_qattn.fitting.fit import (
     FamilyConfig,
     ScoreCorpus,
     family_states,
@@ -43,7 +44,6 @@ from qiskit_qattn.circuits.fitting import (
     shots_for_error,
     stored_weights,
 )
-from qiskit_qattn.circuits.schedules import default_schedule
 from qiskit_qattn.sim import torch_layers as tl
 
 HERE = Path(__file__).resolve().parent
@@ -160,9 +160,9 @@ def evaluate(qubits: list[int], max_rows: int | None, compile_rows: int,
              backend=None) -> list[dict]:
     """All figures for every variant, depth and key-register size."""
     if backend is None:
-        from qiskit_qattn.runtime.backends import resolve_backend
+        from qiskit_qattn.runtime import resolve_device
 
-        backend = resolve_backend("fake_torino")
+        backend = resolve_device("fake_torino")
     records = []
     for m in qubits:
         corpus = heldout_corpus(2**m)

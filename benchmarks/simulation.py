@@ -146,7 +146,7 @@ def run_qaoa(case: dict[str, Any]) -> dict[str, Any]:
         tiny, tiny_v = qaoa_inputs(4, 2)
 
         def fn():
-            return simulate(problem, values, dtype=dtype).expectation_values
+            return simulate(problem, values, dtype=dtype).values
 
         res = measure(fn, repeats, lambda: simulate(tiny, tiny_v, dtype=dtype))
     else:
@@ -197,7 +197,7 @@ def run_block(case: dict[str, Any]) -> dict[str, Any]:
             res = simulate(circuit, ops, method="mps", max_bond=max_bond, mps_engine=engine)
             info["truncation_error"] = float(res.truncation_error[0])
             info["bond"] = res.metadata["max_bond"][0]
-            return res.expectation_values[0]
+            return res.values[0]
 
         warm = lambda: fn(tiny_circuit, tiny_ops)  # noqa: E731
 

@@ -21,7 +21,7 @@ from qiskit.transpiler.passes.synthesis.high_level_synthesis import HLSConfig
 from qiskit_ibm_runtime.fake_provider import FakeSherbrooke, FakeTorino
 
 from qiskit_qattn.circuits import softmax_state
-from qiskit_qattn.passes.state_preparation_synthesis import (
+from qiskit_qattn.passes.synthesis.state_preparation import (
     PathStatePreparationSynthesis,
     path_state_preparation,
 )

@@ -292,13 +292,13 @@ def _fid_bound(row: Row) -> float:
 def run(quick: bool = False, targets: tuple[str, ...] = ("fake_torino", "fake_sherbrooke"),
         tket: bool = True, progress=print) -> tuple[list[Row], dict[str, float]]:
     """Run the benchmark and return rows + summary (the core function the smoke test calls)."""
-    from qiskit_qattn.runtime import resolve_backend
+    from qiskit_qattn.runtime import resolve_device
 
     rng = np.random.default_rng(2024)
     circuits = families(quick, rng)
     rows = []
     for name in targets:
-        backend = resolve_backend(name)
+        backend = resolve_device(name)
         for family, label, qc in circuits:
             row = run_row(name, backend, family, label, qc, tket,
                           approximate=family.startswith("qaoa"))

@@ -47,7 +47,11 @@ def test_demo_rows_cover_every_family_and_the_mitigated_run(tmp_path):
 
     result = run_demo(DemoConfig(num_keys=8, num_queries=2, shots=2000, runtime=False,
                                  png=str(tmp_path / "d.png")), progress=lambda _: None)
-    rows = {(r.method, r.execution, r.note.split(":")[0]): r for r in result.rows}
+    from qiskit_qattn.circuits import DEFAULT_FAMILY, FAMILY_NAMES
+
+    rows = {(r.family, r.execution, r.note.split(":")[0]): r for r in result.rows}
     assert rows[("softmax_state", "statevector", "exact probabilities")].relative_error < 1e-9
-    assert ("warm_start", "statevector", "exact probabilities") in rows
-    assert ("softmax_state", "shots", "device noise, ZNE+REM") in rows
+    for family in FAMILY_NAMES:
+        assert (family, "shots", "device noise") in rows
+    mitigated = rows[(DEFAULT_FAMILY, "shots", "device noise, ZNE+REM")]
+    assert mitigated.relative_error < rows[(DEFAULT_FAMILY, "shots", "device noise")].relative_error

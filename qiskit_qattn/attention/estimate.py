@@ -1,4 +1,12 @@
-"""Estimate attention outputs by running attention circuits: statevector, shots, or Runtime."""
+"""Estimate attention outputs by running a head's circuits: prepare, compile, execute, estimate.
+
+:func:`estimate_attention` is the spine every entry point runs on (``run_head``, ``qattn run``,
+the demo, sweeps): the head is prepared once (:func:`~qiskit_qattn.circuits.prepare_head`),
+compiled for the executor's device if it has one, executed through one
+:class:`~qiskit_qattn.execution.Executor` (wrapped by
+:class:`~qiskit_qattn.mitigation.MitigatedExecutor` when mitigation is asked for), decoded into
+key order by the head, and estimated with the kept-key ratio estimator.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,13 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
-from ..circuits.attention_circuits import METHODS, attention_circuits, attention_scores
-from ..encoding import as_bool_mask, as_real_array, check_positive_int, pad_mask, pad_rows
+from ..circuits import PreparedHead, prepare_head
+from ..encoding import check_positive_int
+from ..execution import EXECUTIONS, Executor, compiled_batch, logical_batch, resolve_executor
+from .key_estimators import outputs_from_counts, outputs_with_covariance
 
-EXECUTIONS = ("statevector", "shots", "runtime")
+__all__ = ["EXECUTIONS", "AttentionEstimate", "MitigationReport", "estimate_attention",
+           "mitigation_note"]
 
 
 @dataclass
@@ -61,28 +72,38 @@ class AttentionEstimate:
         values: estimated output ``[n_q, d_v]``.
         std_errors: per-entry standard errors (zeros for exact statevector runs).
         weights: estimated attention weights over the real keys ``[n_q, n_k]`` (renormalised
-            over kept keys).
-        method: circuit family.
+            over kept keys; NaN for the estimator primitive, which returns no distribution).
+        family: circuit family.
         execution: ``"statevector"``, ``"shots"`` or ``"runtime"``.
-        shots: shots per query circuit (``None`` for statevector).
-        circuits: the logical circuits, one per query.
-        compiled: the ISA circuits that ran (``None`` when nothing was compiled).
-        wall_time: seconds spent, building to estimate.
-        info: extra details (backend name, noise, ...).
+        shots: shots per query circuit (``None`` when exact).
+        head: the prepared head (its ``circuits`` are the logical circuits, built on use).
+        batch: the compiled batch that ran (``None`` for logical executions).
+        wall_time: seconds spent, preparing to estimate.
+        metadata: executor, device, noise, job ids, cost preview, timings per stage.
         mitigation: what error mitigation did, with its raw data (``None`` when none ran).
     """
 
     values: np.ndarray
     std_errors: np.ndarray
     weights: np.ndarray
-    method: str
+    family: str
     execution: str
     shots: int | None
-    circuits: list[QuantumCircuit]
-    compiled: list[QuantumCircuit] | None = None
+    head: PreparedHead
+    batch: Any | None = None
     wall_time: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     mitigation: MitigationReport | None = None
+
+    @property
+    def circuits(self) -> list[QuantumCircuit]:
+        """The logical circuits, one per query."""
+        return self.head.circuits
+
+    @property
+    def compiled(self) -> list[QuantumCircuit] | None:
+        """The ISA circuits that ran, one per query (``None`` when nothing was compiled)."""
+        return None if self.batch is None else list(self.batch.circuits)
 
     def relative_error(self, reference: np.ndarray) -> float:
         """Relative Frobenius error ``||values - reference|| / ||reference||``."""
@@ -95,13 +116,13 @@ def estimate_attention(
     K: Any,
     V: Any,
     *,
-    method: str = "softmax_state",
-    execution: str = "statevector",
+    family: str = "softmax_state",
+    execution: str | Executor = "statevector",
     shots: int = 4096,
     mask: Any | None = None,
     scale: float | None = None,
     temperature: float = 1.0,
-    backend: Any | None = None,
+    device: Any | None = None,
     noise_model: Any | None = "device",
     mode: Any | None = None,
     optimization_level: int = 3,
@@ -110,7 +131,7 @@ def estimate_attention(
     mitigation: Any | None = None,
     mitigation_options: dict[str, Any] | None = None,
     runtime_options: dict[str, Any] | None = None,
-    **method_options: Any,
+    **family_options: Any,
 ) -> AttentionEstimate:
     """Run one circuit per query and estimate the attention output ``Ô [n_q, d_v]``.
 
@@ -119,32 +140,32 @@ def estimate_attention(
 
     Args:
         Q, K, V: one head's queries ``[n_q, d]``, keys ``[n_k, d]``, values ``[n_k, d_v]``.
-        method: ``"softmax_state"`` (exact amplitude encoding) or ``"qaoa"``.
-        execution: ``"statevector"`` (exact probabilities, no shots); ``"shots"`` (local
-            sampling: ideal when ``backend`` is ``None``, else compiled for ``backend`` and run on
-            Aer with ``noise_model``: the exact noisy distribution of each circuit's active qubits
-            (density matrix, readout applied analytically; Aer shot sampling beyond
-            ``MAX_DENSITY_QUBITS``) is sampled ``shots`` times, so shots cost nothing);
-            ``"runtime"`` (qiskit-ibm-runtime's executor ``Sampler`` in ``mode``; a fake backend
-            runs in local testing mode).
-        shots: shots per query circuit (``"shots"``/``"runtime"``).
+        family: circuit family (:data:`~qiskit_qattn.circuits.FAMILY_NAMES`).
+        execution: ``"statevector"`` (exact probabilities; the structured kernel for QAOA);
+            ``"shots"`` (local sampling: ideal without ``device``; with one, compiled for it and
+            sampled from the exact noisy distribution of each circuit under ``noise_model``, so
+            shots cost nothing); ``"runtime"`` (qiskit-ibm-runtime's executor-based Sampler in
+            ``mode`` through the resumable job store; a fake device runs in local testing mode);
+            or an :class:`~qiskit_qattn.execution.Executor` (e.g. a ``RuntimeExecutor`` with a
+            store, a ``confirm`` callback or the estimator primitive).
+        shots: shots per query circuit (sampling executions).
         mask: boolean keep-mask broadcastable to ``[n_q, n_k]`` (``True`` = attend).
         scale: score scale (default ``1/sqrt(d)``); temperature: softmax temperature.
-        backend: device (``BackendV2`` or a name like ``"fake_torino"``) to compile for.
-        noise_model: with ``execution="shots"`` and a backend: ``"device"`` (the backend's noise
-            reduced to the qubits in use), an Aer ``NoiseModel``, or ``None`` (noiseless).
+        device: device (``BackendV2`` or a name like ``"fake_torino"``) to compile for.
+        noise_model: with ``execution="shots"`` and a device: ``"device"`` (its noise reduced
+            to the qubits in use), an Aer ``NoiseModel``, or ``None`` (noiseless).
         mode: Runtime mode for ``execution="runtime"`` (``BackendV2``, ``Session``, ``Batch``);
-            defaults to ``backend``, else ``fake_torino``.
+            defaults to ``device``, else ``fake_torino``.
         optimization_level: preset pass-manager level used when compiling.
         optimization_method: preset optimization-stage plugin (``None`` = Qiskit's default).
         seed: seeds sampling, the simulator and the transpiler.
         mitigation: ``None`` or techniques joined by ``+``: ``"zne"`` (fold the compiled
             circuits, extrapolate to zero noise), ``"rem"`` (readout mitigation of the measured
             qubits), ``"dd"`` (dynamical decoupling), ``"twirling"`` (Runtime only), e.g.
-            ``"zne+rem"``; or a :class:`~qiskit_qattn.mitigation.MitigationConfig`. Needs
-            compiled execution (``"shots"`` with a backend, or ``"runtime"``). Every query at
-            every scale factor and the calibration circuits run in one execution; ``shots`` is per
-            circuit, the total is in ``mitigation.total_shots``.
+            ``"zne+rem"``; or a :class:`~qiskit_qattn.mitigation.MitigationConfig`. Needs a
+            compiled noisy execution. Every query at every scale factor and the calibration
+            circuits run in one execution (one job on Runtime, resumable from the store);
+            ``shots`` is per circuit, the total is in ``mitigation.total_shots``.
         mitigation_options: settings for ``mitigation``: ``scale_factors`` (default
             ``(1, 3, 5)``), ``fold_method`` (``"global"``, ``"local"``, ``"random"``,
             ``"identity"``), ``fold_gates``, ``extrapolation`` (``"richardson"``, ``"linear"``,
@@ -152,10 +173,11 @@ def estimate_attention(
             ``"uniform"``), ``engine`` (``"auto"``: Mitiq when installed), ``factory`` (a Mitiq
             factory instance), ``readout_method`` (``"tensored"``/``"full"``),
             ``readout_solver``, ``dd_sequence``, ``seed``.
-        runtime_options: extra ``SamplerOptions`` (dict) for ``execution="runtime"``; DD and
-            twirling requested through ``mitigation`` are switched on here, ZNE and REM run
-            client side, and options that would apply a technique twice raise ``ValueError``.
-        **method_options: builder options (``reps``, ``gammas``, ``betas``, ``phase_separator``).
+        runtime_options: extra primitive options (dict) for Runtime executions; DD and twirling
+            requested through ``mitigation`` are switched on here, ZNE and REM run client side
+            (the estimator primitive: server side), and options that would apply a technique
+            twice raise ``ValueError``.
+        **family_options: builder options of the family (``reps``, ``window``, ...).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -166,117 +188,180 @@ def estimate_attention(
         True
     """
     start = time.perf_counter()
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    if execution not in EXECUTIONS:
-        raise ValueError(f"execution must be one of {EXECUTIONS}; got {execution!r}")
-    if execution != "statevector":
+    timings: dict[str, float] = {}
+    head = prepare_head(Q, K, V, family=family, mask=mask, scale=scale, temperature=temperature,
+                        **family_options)
+    executor = resolve_executor(execution, device=device, noise_model=noise_model, mode=mode,
+                                seed=seed)
+    if executor.needs_shots:
         shots = check_positive_int(shots, "shots")
-    config = _mitigation_config(mitigation, mitigation_options, execution, backend,
-                                runtime_options)
-    values = as_real_array(V, "V", ndim=2)
-    scores = attention_scores(Q, K, values, scale=scale)
-    n_q, n_k = scores.shape
-    keep_real = (
-        np.ones((n_q, n_k), bool) if mask is None else as_bool_mask(mask, "mask", (n_q, n_k))
-    )
-    if not keep_real.any(axis=1).all():
-        raise ValueError("mask leaves a query with no attended key; every row needs one")
-    circuits = attention_circuits(
-        Q, K, values, method=method, mask=mask, scale=scale, temperature=temperature,
-        **method_options,
-    )
-    m = circuits[0].num_qubits
-    keep = np.stack([pad_mask(row, n_k, m) for row in keep_real])
-    padded_values = pad_rows(values, m)
-    info: dict[str, Any] = {"num_key_qubits": m}
-    compiled = None
+    if runtime_options is not None:
+        if not isinstance(runtime_options, dict):
+            raise TypeError("runtime_options must be a dict of Runtime primitive options")
+        if executor.name != "runtime":
+            raise ValueError("runtime_options only apply with execution='runtime'")
+    config = _mitigation_config(mitigation, mitigation_options, executor)
+    primitive = getattr(executor, "primitive", "sampler")
+    if runtime_options is not None and (config is None or primitive == "estimator"):
+        executor = executor.with_options(runtime_options)
+    timings["prepare"] = time.perf_counter() - start
 
-    if execution == "statevector" or (execution == "shots" and backend is None):
-        from ..sim.statevector import key_probabilities
-
-        probs = _relabel(key_probabilities(circuits), circuits)
-        if execution == "statevector":
-            outputs, std, weights = _estimate(probs, padded_values, keep, exact=True)
-            return _result(outputs, std, weights, n_k, method, execution, None, circuits,
-                           None, start, info)
-        rng = np.random.default_rng(seed)
-        counts = np.stack([rng.multinomial(shots, p / p.sum()) for p in probs])
-        info["noise"] = "none (ideal sampling)"
+    t0 = time.perf_counter()
+    if executor.device is None:
+        batch, compiled = logical_batch(head), None
     else:
-        from ..passes.preset import compile_circuits
-        from ..runtime.backends import resolve_backend
+        batch = compiled = compiled_batch(
+            head, executor.device, measure=executor.measured,
+            observables=primitive == "estimator", optimization_level=optimization_level,
+            optimization_method=optimization_method, seed_transpiler=0 if seed is None else seed)
+    timings["compile"] = time.perf_counter() - t0
+    metadata: dict[str, Any] = {"num_key_qubits": head.num_qubits, **executor.describe()}
+    if config is not None and primitive == "sampler":
+        if runtime_options is not None:
+            executor = executor.with_options(runtime_options)
+        return _mitigated(head, executor, config, batch, compiled, shots, start, timings,
+                          metadata)
+    report = None
+    if config is not None:  # estimator primitive: Runtime applies every technique
+        executor, report = _server_side(executor, config)
 
-        if execution == "runtime":
-            run_mode = mode if mode is not None else resolve_backend(backend or "fake_torino")
-            from ..runtime.modes import mode_backend
+    t0 = time.perf_counter()
+    outcomes = executor.run([batch], shots if executor.needs_shots else None)[0]
+    timings["execute"] = time.perf_counter() - t0
+    metadata.update(outcomes.metadata)
+    if outcomes.values is not None:
+        values, std, weights = _ratio_estimates(outcomes.values, outcomes.std_errors,
+                                                head.values.shape[1], head)
+        used_shots = None
+    else:
+        stats = outcomes.probabilities if outcomes.exact else outcomes.counts
+        values, std, weights = outputs_from_counts(head.decode(stats), head.values, head.keep,
+                                                   exact=outcomes.exact)
+        used_shots = outcomes.shots
+    metadata["timings"] = timings
+    result = AttentionEstimate(values, std, weights[:, : head.num_keys], head.family.name,
+                               executor.name, used_shots, head, compiled,
+                               time.perf_counter() - start, metadata)
+    result.mitigation = report
+    return result
 
-            target_backend = mode_backend(run_mode)
-        else:
-            target_backend = resolve_backend(backend)
-        compiled = compile_circuits(
-            circuits, target_backend, optimization_level=optimization_level,
-            seed_transpiler=0 if seed is None else seed, measure=True,
-            **({} if optimization_method is None else {"optimization_method": optimization_method}),
+
+def _mitigation_config(mitigation, options, executor):
+    """Parse ``mitigation=`` and check it against the executor it has to run in."""
+    from ..mitigation import MitigationConfig
+
+    if mitigation is None:
+        if options:
+            raise ValueError("mitigation_options given but mitigation is None")
+        return None
+    config = MitigationConfig.parse(mitigation, options)
+    if config is None:
+        return None
+    if executor.device is None:
+        raise ValueError(
+            f"mitigation needs a noisy compiled execution: execution='shots' with a device, or "
+            f"execution='runtime'; got execution={executor.name!r} without a device"
         )
-        info["backend"] = target_backend.name
-        plan = None
-        if execution == "shots":
-            nm = noise_model
-            if isinstance(nm, str) and nm != "device":
-                raise ValueError(f"noise_model must be 'device', a NoiseModel or None; got {nm!r}")
-
-            def executor(batch):
-                return _local_noisy_counts(batch, shots, m, target_backend, nm, seed)
-
-            info["noise"] = (
-                "none" if nm is None else ("device (reduced)" if nm == "device" else "custom")
-            )
-        else:
-            from ..mitigation.runtime_options import runtime_plan
-            from ..runtime.sampler import run_runtime_sampler
-
-            plan = runtime_plan(
-                () if config is None else config.techniques, primitive="sampler",
-                dd_sequence="XX" if config is None else config.dd_sequence,
-                user_options=runtime_options,
-            )
-
-            def executor(batch):
-                return run_runtime_sampler(batch, run_mode, shots=shots, num_outcomes=2**m,
-                                           seed=seed, options=plan.options or None)
-
-            info["noise"] = "runtime"
-        if config is not None:
-            return _mitigated_estimate(
-                compiled, executor, config, plan, execution, shots, target_backend,
-                padded_values, keep, n_k, method, circuits, start, info,
-            )
-        counts = _relabel(executor(compiled), circuits)
-    outputs, std, weights = _estimate(counts, padded_values, keep, exact=False)
-    return _result(outputs, std, weights, n_k, method, execution, shots, circuits, compiled,
-                   start, info)
+    if executor.name != "runtime" and config.has("twirling"):
+        raise ValueError("twirling is applied by Runtime; use execution='runtime' for it")
+    return config
 
 
-def _local_noisy_counts(batch, shots, m, backend, noise_model, seed):
-    """Counts of ``batch`` under local noise, at a cost that does not grow with ``shots``.
+def _server_side(executor, config):
+    """Estimator primitive: map every technique onto Runtime's options (nothing client side)."""
+    from ..mitigation import runtime_plan
 
-    Exact noisy distributions (one density-matrix run per circuit, readout applied analytically)
-    are sampled with numpy; circuits too wide for a density matrix go shot by shot through Aer.
-    """
-    from ..noise.distributions import (
-        MAX_DENSITY_QUBITS,
-        noisy_distributions,
-        sample_distributions,
+    plan = runtime_plan(config.techniques, primitive="estimator",
+                        scale_factors=config.scale_factors, extrapolation=config.extrapolation,
+                        order=config.order, dd_sequence=config.dd_sequence,
+                        user_options=executor.options)
+    empty = np.zeros((0,))
+    report = MitigationReport(
+        techniques=config.techniques, client_side=(), server_side=plan.server_side,
+        scale_factors=np.ones((1, 0)), raw_values=empty, raw_std_errors=empty,
+        unmitigated_values=empty, unmitigated_std_errors=empty, total_shots=0, num_circuits=0,
+        runtime_options=plan.options,
     )
-    from ..sim.aer_sampling import sample_compiled
-    from ..sim.compact import active_qubits
+    return executor.with_options(plan.options), report
 
-    if max(len(active_qubits(qc)) for qc in batch) <= MAX_DENSITY_QUBITS:
-        probs = noisy_distributions(batch, backend=backend, noise_model=noise_model)
-        return sample_distributions(probs, shots, seed)
-    return sample_compiled(batch, shots=shots, num_outcomes=2**m, backend=backend,
-                           noise_model=noise_model, seed=seed)
+
+def _ratio_estimates(evs, stds, d_v, head):
+    """Outputs from ``[<P O_0>, ..., <P O_{d-1}>, <P>]`` expectation values per query."""
+    den = evs[:, d_v:]
+    if np.any(den <= 0):
+        raise ValueError("estimated kept-key probability <= 0; raise shots or precision")
+    values = evs[:, :d_v] / den
+    std = np.sqrt(stds[:, :d_v] ** 2 + (values * stds[:, d_v:]) ** 2) / den
+    weights = np.full((head.num_queries, 2**head.num_qubits), np.nan)
+    return values, std, weights
+
+
+def _mitigated(head, executor, config, batch, compiled, shots, start, timings, metadata
+               ) -> AttentionEstimate:
+    """Fold / pad / calibrate, run once, mitigate readout, extrapolate: one estimate."""
+    from ..mitigation import MitigatedExecutor
+    from ..mitigation.zne import combine_results
+
+    t0 = time.perf_counter()
+    mitigated = MitigatedExecutor(executor, config)
+    res = mitigated.run(batch, shots)
+    timings["execute"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    probs = head.decode(res.probabilities)
+    covs = head.decode_covariance(res.covariances)
+    per_scale = [outputs_with_covariance(probs[s], covs[s], head.values, head.keep)
+                 for s in range(probs.shape[0])]
+    raw_values = np.stack([o for o, _, _ in per_scale])
+    raw_std = np.stack([e for _, e, _ in per_scale])
+    raw_weights = np.stack([w for _, _, w in per_scale])
+    plain, plain_std, _ = outputs_from_counts(head.decode(res.raw_counts[0]), head.values,
+                                              head.keep)
+    extrapolation, fit_warnings = None, []
+    if config.has("zne"):
+        asymptote = config.asymptote
+        if asymptote == "uniform":
+            asymptote = (head.keep @ head.values) / head.keep.sum(axis=1, keepdims=True)
+        fit = combine_results(
+            res.scale_factors, raw_values, raw_std, extrapolation=config.extrapolation,
+            order=config.order, asymptote=asymptote, engine=config.engine,
+            factory=config.factory,
+        )
+        values, std = fit.values, fit.std_errors
+        extrapolation, fit_warnings = f"{fit.method} ({fit.engine})", fit.warnings
+        # Weights are reported from a polynomial extrapolation, clipped to a distribution.
+        wfit = combine_results(
+            res.scale_factors, raw_weights, None, engine="native",
+            extrapolation="linear" if config.extrapolation == "linear" else "richardson",
+        )
+        weights = np.where(head.keep, np.clip(wfit.values, 0.0, None), 0.0)
+        totals = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, totals, out=raw_weights[0].copy(), where=totals > 0)
+    else:
+        values, std, weights = raw_values[0], raw_std[0], raw_weights[0]
+    timings["mitigate"] = time.perf_counter() - t0
+    report = MitigationReport(
+        techniques=config.techniques,
+        client_side=res.client_side,
+        server_side=res.server_side,
+        scale_factors=res.scale_factors,
+        raw_values=raw_values,
+        raw_std_errors=raw_std,
+        unmitigated_values=plain,
+        unmitigated_std_errors=plain_std,
+        total_shots=res.total_shots,
+        num_circuits=res.num_circuits,
+        readout_fidelity={q: c.assignment_fidelity() for q, c in res.calibrations.items()},
+        extrapolation=extrapolation,
+        runtime_options=res.runtime_options,
+        warnings=fit_warnings,
+    )
+    metadata.update(res.metadata)
+    metadata.update(mitigation=config.label, total_shots=res.total_shots, timings=timings)
+    result = AttentionEstimate(values, std, weights[:, : head.num_keys], head.family.name,
+                               executor.name, shots, head, compiled,
+                               time.perf_counter() - start, metadata)
+    result.mitigation = report
+    return result
 
 
 def mitigation_note(estimate: AttentionEstimate, reference: Any) -> str:
@@ -288,7 +373,7 @@ def mitigation_note(estimate: AttentionEstimate, reference: Any) -> str:
     Example:
         >>> rng = np.random.default_rng(0)
         >>> Q, K, V = rng.normal(size=(1, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 2))
-        >>> est = estimate_attention(Q, K, V, execution="shots", backend="fake_manila", shots=500,
+        >>> est = estimate_attention(Q, K, V, execution="shots", device="fake_manila", shots=500,
         ...                          seed=1, mitigation="rem")
         >>> mitigation_note(est, est.values).startswith("REM (3.00x shots; unmitigated")
         True
@@ -296,155 +381,12 @@ def mitigation_note(estimate: AttentionEstimate, reference: Any) -> str:
     report = estimate.mitigation
     if report is None:
         return "no mitigation"
+    label = "+".join(t.upper() for t in report.techniques)
+    if not report.client_side:
+        return f"{label} (applied by Runtime)"
     reference = np.asarray(reference, dtype=float)
     plain = float(np.linalg.norm(report.unmitigated_values - reference)
                   / np.linalg.norm(reference))
     base = (estimate.shots or 0) * report.unmitigated_values.shape[0]
     overhead = report.total_shots / base if base else float("nan")
-    label = "+".join(t.upper() for t in report.techniques)
     return f"{label} ({overhead:.2f}x shots; unmitigated {100 * plain:.2f}%)"
-
-
-def _mitigation_config(mitigation, options, execution, backend, runtime_options):
-    """Parse and check ``mitigation=`` against the execution it has to run in."""
-    if runtime_options is not None:
-        if execution != "runtime":
-            raise ValueError("runtime_options only apply with execution='runtime'")
-        if not isinstance(runtime_options, dict):
-            raise TypeError("runtime_options must be a dict of Runtime SamplerOptions fields")
-    from ..mitigation.config import MitigationConfig
-
-    if mitigation is None:
-        if options:
-            raise ValueError("mitigation_options given but mitigation is None")
-        return None
-    config = MitigationConfig.parse(mitigation, options)
-    if config is None:
-        return None
-    if execution == "statevector":
-        raise ValueError(
-            "mitigation needs noisy compiled execution: execution='shots' with a backend, or "
-            "execution='runtime'; got execution='statevector'"
-        )
-    if execution == "shots" and backend is None:
-        raise ValueError(
-            "mitigation with execution='shots' needs a backend to compile for and take noise "
-            "from (e.g. backend='fake_torino'); ideal sampling has nothing to mitigate"
-        )
-    if execution == "shots" and config.has("twirling"):
-        raise ValueError("twirling is applied by Runtime; use execution='runtime' for it")
-    return config
-
-
-def _mitigated_estimate(compiled, executor, config, plan, execution, shots, target_backend,
-                        values, keep, n_k, method, circuits, start, info) -> AttentionEstimate:
-    """Fold / pad / calibrate, run once, mitigate readout, extrapolate: one estimate."""
-    from ..mitigation.estimators import outputs_with_covariance
-    from ..mitigation.pipeline import sample_mitigated
-    from ..mitigation.zne import combine_results
-    from .key_estimators import outputs_from_counts
-
-    client_dd = execution == "shots"
-    res = sample_mitigated(compiled, executor, config, shots=shots,
-                           target=target_backend.target, client_dd=client_dd)
-    _relabel_mitigated(res, circuits)
-    per_scale = [outputs_with_covariance(res.probs[s], res.covs[s], values, keep)
-                 for s in range(res.probs.shape[0])]
-    raw_values = np.stack([o for o, _, _ in per_scale])
-    raw_std = np.stack([e for _, e, _ in per_scale])
-    raw_weights = np.stack([w for _, _, w in per_scale])
-    plain, plain_std, _ = outputs_from_counts(res.raw_counts[0], values, keep)
-    extrapolation, fit_warnings = None, []
-    if config.has("zne"):
-        asymptote = config.asymptote
-        if asymptote == "uniform":
-            asymptote = (keep @ values) / keep.sum(axis=1, keepdims=True)
-        fit = combine_results(
-            res.scale_factors, raw_values, raw_std, extrapolation=config.extrapolation,
-            order=config.order, asymptote=asymptote, engine=config.engine,
-            factory=config.factory,
-        )
-        outputs, std = fit.values, fit.std_errors
-        extrapolation, fit_warnings = f"{fit.method} ({fit.engine})", fit.warnings
-        # Weights are reported from a polynomial extrapolation, clipped to a distribution.
-        wfit = combine_results(
-            res.scale_factors, raw_weights, None, engine="native",
-            extrapolation="linear" if config.extrapolation == "linear" else "richardson",
-        )
-        weights = np.where(keep, np.clip(wfit.values, 0.0, None), 0.0)
-        totals = weights.sum(axis=1, keepdims=True)
-        weights = np.divide(weights, totals, out=raw_weights[0].copy(), where=totals > 0)
-    else:
-        outputs, std, weights = raw_values[0], raw_std[0], raw_weights[0]
-    server = () if plan is None else plan.server_side
-    report = MitigationReport(
-        techniques=config.techniques,
-        client_side=res.applied,
-        server_side=server,
-        scale_factors=res.scale_factors,
-        raw_values=raw_values,
-        raw_std_errors=raw_std,
-        unmitigated_values=plain,
-        unmitigated_std_errors=plain_std,
-        total_shots=res.total_shots,
-        num_circuits=len(res.circuits),
-        readout_fidelity={q: c.assignment_fidelity() for q, c in res.calibrations.items()},
-        extrapolation=extrapolation,
-        runtime_options={} if plan is None else plan.options,
-        warnings=fit_warnings,
-    )
-    info["mitigation"] = config.label
-    info["total_shots"] = res.total_shots
-    result = _result(outputs, std, weights, n_k, method, execution, shots, circuits, compiled,
-                     start, info)
-    result.mitigation = report
-    return result
-
-
-def _key_orders(circuits) -> list[np.ndarray | None]:
-    """Per circuit, the key on each basis state (``metadata["key_order"]``), or ``None``."""
-    orders = [(qc.metadata or {}).get("key_order") for qc in circuits]
-    return [None if o is None else np.asarray(o, dtype=np.int64) for o in orders]
-
-
-def _relabel(outcomes: np.ndarray, circuits) -> np.ndarray:
-    """Re-index outcomes of sorted-layout circuits so that column ``j`` is key ``j``."""
-    if all(o is None for o in _key_orders(circuits)):
-        return outcomes
-    from ..circuits.families import relabel_outcomes
-
-    return relabel_outcomes(outcomes, circuits)
-
-
-def _relabel_mitigated(res, circuits) -> None:
-    """Apply the key orders to every scale's probabilities, covariances and raw counts."""
-    for i, order in enumerate(_key_orders(circuits)):
-        if order is None:
-            continue
-        for s in range(res.probs.shape[0]):
-            p, raw, cov = res.probs[s, i].copy(), res.raw_counts[s, i].copy(), res.covs[s, i].copy()
-            res.probs[s, i, order] = p
-            res.raw_counts[s, i, order] = raw
-            res.covs[s, i][np.ix_(order, order)] = cov
-
-
-def _estimate(counts, values, keep, exact):
-    from .key_estimators import outputs_from_counts
-
-    return outputs_from_counts(counts, values, keep, exact=exact)
-
-
-def _result(outputs, std, weights, n_k, method, execution, shots, circuits, compiled, start,
-            info) -> AttentionEstimate:
-    return AttentionEstimate(
-        values=outputs,
-        std_errors=std,
-        weights=weights[:, :n_k],
-        method=method,
-        execution=execution,
-        shots=shots,
-        circuits=circuits,
-        compiled=compiled,
-        wall_time=time.perf_counter() - start,
-        info=info,
-    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuits.attention_circuits import attention_scores
+from ..circuits.head import attention_scores
 from ..encoding import as_bool_mask, as_real_array, masked_softmax
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -84,21 +85,118 @@ def family_schedule_table() -> dict:
     return _family_table()
 
 
-def family_schedule(family: str, num_qubits: int, reps: int, **options: object) -> dict:
-    """One stored parameter map: ``{"weights": ndarray, "train": {...}, "heldout": {...}}``.
+@dataclass(frozen=True)
+class ScheduleChoice:
+    """The stored parameter map a family uses for a requested size, and how it was chosen.
+
+    Attributes:
+        weights: the stored weights (shape as fitted, for ``num_qubits``/``options`` below).
+        num_qubits: key qubits the map was fitted for.
+        reps: depth it was fitted for (always the requested one).
+        options: the stored entry's options (e.g. ``max_order``, ``key_order``).
+        exact: ``True`` when the stored entry matches the request exactly.
+        record: the stored entry itself (``train``/``heldout`` fidelities and the rest).
+    """
+
+    weights: np.ndarray
+    num_qubits: int
+    reps: int
+    options: dict
+    exact: bool
+    record: dict
+
+    @property
+    def source(self) -> str:
+        """``"stored"`` or ``"nearest stored (m=.., options)"`` for reports and metadata."""
+        if self.exact:
+            return "stored"
+        opts = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"nearest stored (m={self.num_qubits}, {opts})"
+
+
+def _parse_key(key: str) -> tuple[str, int, int, dict]:
+    family, m, p, *rest = key.split("|")
+    options = {}
+    for item in rest:
+        name, value = item.split("=", 1)
+        options[name] = int(value) if value.lstrip("-").isdigit() else value
+    return family, int(m[2:]), int(p[2:]), options
+
+
+def family_schedule(
+    family: str,
+    num_qubits: int,
+    reps: int,
+    *,
+    flexible: tuple[str, ...] = (),
+    **options: object,
+) -> ScheduleChoice:
+    """The stored parameter map for ``family`` at ``num_qubits`` key qubits and depth ``reps``.
+
+    Rule when no map was fitted for exactly this request: among the stored maps of the same
+    family, depth and non-flexible options, take the one with the nearest ``m`` (ties: the larger
+    ``m``); a flexible integer option (``max_order``) then prefers the largest stored value not
+    above the requested one, else the smallest above it. The family adapts the map: qubits are
+    matched most-significant first (:func:`qubit_map`) and Walsh orders beyond the stored ones
+    get zero angles (the fitted circuit itself, embedded).
 
     Raises:
-        KeyError: no map was fitted for this family, size, depth and options (the message lists
-            what is available for the family).
+        ValueError: the depth or a non-flexible option has no stored map at any size (the
+            message names what is stored).
+
+    Example:
+        >>> family_schedule("born_machine", 5, 2, key_order="sorted").exact
+        True
+        >>> family_schedule("born_machine", 1, 2, key_order="sorted").num_qubits
+        3
     """
     key = schedule_key(family, num_qubits, reps, **options)
     entries = _family_table()["entries"]
-    if key not in entries:
-        have = sorted(k for k in entries if k.startswith(f"{family}|"))
-        raise KeyError(
-            f"no stored schedule {key!r}; fitted ones for {family!r}: {have[:12]}"
-            f"{' ...' if len(have) > 12 else ''} (fit more with benchmarks/fit_family_schedules.py)"
+    if key in entries:
+        record = entries[key]
+        return ScheduleChoice(np.asarray(record["weights"], dtype=float), int(num_qubits),
+                              int(reps), dict(options), True, record)
+    stored = [(_parse_key(k), k) for k in entries if k.startswith(f"{family}|")]
+    fixed = {k: v for k, v in options.items() if k not in flexible}
+    same = [(m, o, k) for (_, m, p, o), k in stored
+            if p == reps and all(o.get(n) == v for n, v in fixed.items())]
+    if not same:
+        depths = sorted({p for (_, _, p, o), _ in stored
+                         if all(o.get(n) == v for n, v in fixed.items())})
+        combos = sorted({tuple(sorted((n, v) for n, v in o.items() if n not in flexible))
+                         for (_, _, _, o), _ in stored})
+        if depths:
+            raise ValueError(
+                f"{family} has stored schedules for depths {depths} with {fixed}; got "
+                f"depth {reps}: pass explicit angles or fit more with "
+                "benchmarks/fit_family_schedules.py"
+            )
+        raise ValueError(
+            f"{family} has no stored schedule for options {fixed}; stored option sets: "
+            f"{[dict(c) for c in combos]} (or pass explicit angles)"
         )
-    entry = dict(entries[key])
-    entry["weights"] = np.asarray(entry["weights"], dtype=float)
-    return entry
+
+    def rank(item):
+        m, o, _ = item
+        score = [abs(m - num_qubits), -m]
+        for name in flexible:
+            want, have = options.get(name), o.get(name)
+            if isinstance(want, int) and isinstance(have, int):
+                score.append((0, -have) if have <= want else (1, have))
+        return score
+
+    m, o, k = min(same, key=rank)
+    record = entries[k]
+    return ScheduleChoice(np.asarray(record["weights"], dtype=float), m, int(reps), o, False,
+                          record)
+
+
+def qubit_map(num_qubits: int, stored_qubits: int) -> np.ndarray:
+    """Stored qubit used for each requested qubit, most significant qubits matched first.
+
+    Example:
+        >>> qubit_map(2, 4).tolist(), qubit_map(5, 3).tolist()
+        ([2, 3], [0, 0, 0, 1, 2])
+    """
+    shift = num_qubits - stored_qubits
+    return np.clip(np.arange(num_qubits) - shift, 0, stored_qubits - 1)

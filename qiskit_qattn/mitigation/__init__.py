@@ -8,7 +8,8 @@
   ``execute_with_rem``.
 - :mod:`.dd`: dynamical decoupling through Qiskit's scheduling passes.
 - :mod:`.runtime_options`: mapping onto Qiskit Runtime options without mitigating twice.
-- :mod:`.pipeline`: everything for a batch in one execution; :mod:`.config` parses
+- :mod:`.executor`: :class:`MitigatedExecutor` wraps an executor (fold, DD, calibration, one
+  execution, readout mitigation); :mod:`.config` parses
   ``mitigation="zne+rem"``.
 
 The one-call entry point is ``estimate_attention(..., mitigation="zne+rem")``.
@@ -16,10 +17,9 @@ The one-call entry point is ``estimate_attention(..., mitigation="zne+rem")``.
 
 from .config import TECHNIQUES, MitigationConfig
 from .dd import DD_SEQUENCES, apply_dynamical_decoupling, dd_pass_manager, schedule_idle
-from .estimators import outputs_with_covariance
+from .executor import MitigatedExecutor, MitigatedOutcomes
 from .extrapolation import EXTRAPOLATIONS, Extrapolated, extrapolate, mitiq_available
 from .folding import FOLD_METHODS, check_foldable, check_scale_factors, fold_circuit, fold_circuits
-from .pipeline import MitigatedCounts, sample_mitigated
 from .readout import (
     READOUT_METHODS,
     ReadoutCalibration,
@@ -40,7 +40,8 @@ __all__ = [
     "RUNTIME_TECHNIQUES",
     "TECHNIQUES",
     "Extrapolated",
-    "MitigatedCounts",
+    "MitigatedExecutor",
+    "MitigatedOutcomes",
     "MitigationConfig",
     "REMResult",
     "ReadoutCalibration",
@@ -60,9 +61,7 @@ __all__ = [
     "measured_qubits",
     "mitiq_available",
     "multinomial_covariance",
-    "outputs_with_covariance",
     "readout_calibration_circuits",
     "runtime_plan",
-    "sample_mitigated",
     "schedule_idle",
 ]

@@ -39,7 +39,7 @@ def _sequence(name: str):
 
 
 def _active(circuit: QuantumCircuit) -> list[int]:
-    from ..sim.compact import active_qubits
+    from ..passes.idle_qubits import active_qubits
 
     return active_qubits(circuit)
 

@@ -269,12 +269,12 @@ def execute_with_rem(
         solver: ``"nnls"`` or ``"inverse"``.
 
     Example:
-        >>> from qiskit_qattn.noise import depolarizing_noise
-        >>> from qiskit_qattn.sim.aer_sampling import sample_compiled
+        >>> from qiskit_qattn.noise import depolarizing_noise, noisy_distributions
+        >>> from qiskit_qattn.sim import sample_counts
         >>> qc = QuantumCircuit(1, 1); _ = qc.x(0); _ = qc.measure(0, 0)
         >>> noisy = depolarizing_noise(0, 0, readout=0.1)
-        >>> run = lambda batch: sample_compiled(batch, shots=20000, num_outcomes=2,
-        ...                                     noise_model=noisy, seed=1)
+        >>> run = lambda batch: sample_counts(
+        ...     noisy_distributions(batch, noise_model=noisy), 20000, seed=1)
         >>> res = execute_with_rem([qc], run)
         >>> bool(res.probabilities[0, 1] > 0.99), bool(res.raw_counts[0, 1] < 18500)
         (True, True)

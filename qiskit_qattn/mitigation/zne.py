@@ -26,8 +26,8 @@ class ZNEResult:
     """Zero-noise values of a batch with error bars and every raw number behind them.
 
     Attributes:
-        value: extrapolated values ``[n, ...]``.
-        std_error: their standard errors.
+        values: extrapolated values ``[n, ...]``.
+        std_errors: their standard errors.
         scale_factors: achieved factors ``[s, n]``.
         raw_values: values measured at each factor ``[s, n, ...]``.
         raw_std_errors: their standard errors.
@@ -36,8 +36,8 @@ class ZNEResult:
         warnings: fit warnings (e.g. ill-conditioned exponential fits).
     """
 
-    value: np.ndarray
-    std_error: np.ndarray
+    values: np.ndarray
+    std_errors: np.ndarray
     scale_factors: np.ndarray
     raw_values: np.ndarray
     raw_std_errors: np.ndarray
@@ -135,7 +135,7 @@ def execute_with_zne(
         >>> noisy = lambda batch: [0.9 ** c.count_ops()["x"] for c in batch]  # toy decay
         >>> res = execute_with_zne(qc, noisy, scale_factors=[1, 3, 5], extrapolation="exponential",
         ...                        asymptote=0.0, engine="native")
-        >>> round(float(res.value[0]), 6)
+        >>> round(float(res.values[0]), 6)
         1.0
     """
     if isinstance(circuits, QuantumCircuit):

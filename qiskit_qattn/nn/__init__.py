@@ -5,7 +5,7 @@ on ``exact``, ``phase0-proto``, ``quantum-sim``, ``variational`` (trainable QSAN
 backend of :func:`qiskit_qattn.attention.available_backends`.
 """
 
-from .backends import AttentionFunctionBackend, available_backend_names, causal_mask, exact_heads
+from .backends import AttentionFunctionBackend, available_backend_names
 from .checkpoint import load_checkpoint, save_checkpoint, train
 from .errors import (
     AttentionDtypeError,
@@ -13,6 +13,7 @@ from .errors import (
     AttentionShapeError,
     AttentionSizeError,
 )
+from .exact_heads import causal_mask, exact_heads
 from .multihead import QuantumMultiheadAttention
 from .qsann_sim import QsannSpec, qsann_expectations
 from .report import HeadStats, head_report, head_report_markdown

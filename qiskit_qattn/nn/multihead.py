@@ -30,13 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .backends import exact_heads, make_backend
+from .backends import make_backend
 from .errors import (
     AttentionDtypeError,
     AttentionMaskTypeError,
     AttentionShapeError,
     AttentionSizeError,
 )
+from .exact_heads import exact_heads
 
 
 def _keep_module_path(module: nn.Module, args: Any) -> None:

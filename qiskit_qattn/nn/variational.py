@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .backends import exact_heads
+from .exact_heads import exact_heads
 from .qsann_sim import (
     MAX_QSANN_QUBITS,
     QsannSpec,

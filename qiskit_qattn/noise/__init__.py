@@ -17,7 +17,6 @@ from .distributions import (
     apply_readout,
     noisy_distributions,
     readout_matrices,
-    sample_distributions,
 )
 from .models import (
     NOISE_KINDS,
@@ -47,6 +46,5 @@ __all__ = [
     "phase_damping_noise",
     "readout_matrices",
     "reduced_target",
-    "sample_distributions",
     "thermal_relaxation_noise",
 ]

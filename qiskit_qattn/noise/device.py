@@ -81,16 +81,16 @@ class _TargetBackend(BackendV2):
 
 
 def device_noise_model(
-    backend: BackendV2,
+    device: BackendV2,
     physical_qubits: Sequence[int],
     *,
     gate_error: bool = True,
     readout_error: bool = True,
     thermal_relaxation: bool = True,
 ) -> NoiseModel:
-    """Aer noise model of ``backend`` on ``physical_qubits`` only (qubit i <- physical_qubits[i]).
+    """Aer noise model of ``device`` on ``physical_qubits`` only (qubit i <- physical_qubits[i]).
 
-    Cached per (backend name, qubits, options); :func:`clear_noise_cache` empties the cache.
+    Cached per (device name, qubits, options); :func:`clear_noise_cache` empties the cache.
 
     Example:
         >>> from qiskit_ibm_runtime.fake_provider import FakeTorino
@@ -98,13 +98,13 @@ def device_noise_model(
         >>> sorted(nm.noise_qubits)
         [0, 1, 2]
     """
-    if not isinstance(backend, BackendV2):
-        raise ValueError(f"backend must be a BackendV2; got {type(backend)!r}")
+    if not isinstance(device, BackendV2):
+        raise ValueError(f"device must be a BackendV2; got {type(device)!r}")
     qubits = tuple(int(q) for q in physical_qubits)
     key = (
-        backend.name,
-        getattr(backend, "backend_version", None),
-        backend.target.num_qubits,
+        device.name,
+        getattr(device, "backend_version", None),
+        device.target.num_qubits,
         qubits,
         gate_error,
         readout_error,
@@ -114,7 +114,7 @@ def device_noise_model(
         cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    small = _TargetBackend(reduced_target(backend.target, qubits), f"{backend.name}_reduced")
+    small = _TargetBackend(reduced_target(device.target, qubits), f"{device.name}_reduced")
     model = NoiseModel.from_backend(
         small,
         gate_error=gate_error,

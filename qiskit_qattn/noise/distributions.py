@@ -11,7 +11,6 @@ result (``numpy``'s multinomial) has the same distribution as Aer's own sampling
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -82,8 +81,8 @@ def _readout_table(noise_model: NoiseModel | None) -> tuple[np.ndarray | None, d
         for gate_qubits in entry["gate_qubits"]:
             if len(gate_qubits) != 1:
                 raise ValueError(
-                    "correlated multi-qubit readout errors are not supported here; sample "
-                    "with qiskit_qattn.sim.sample_compiled instead"
+                    "correlated multi-qubit readout errors are not supported by exact noisy "
+                    "distributions; simulate them with Aer shots (qiskit_qattn.sim.simulate)"
                 )
             local[int(gate_qubits[0])] = matrix
     return default, local
@@ -127,15 +126,15 @@ def apply_readout(probs: np.ndarray, matrices: Sequence[np.ndarray]) -> np.ndarr
 def noisy_distributions(
     circuits: Sequence[QuantumCircuit],
     *,
-    backend: BackendV2 | None = None,
+    device: BackendV2 | None = None,
     noise_model: NoiseModel | str | None = "device",
 ) -> np.ndarray:
     """Exact outcome distributions ``[num_circuits, 2**num_clbits]`` under noise, readout included.
 
     Args:
         circuits: measured circuits (every classical bit measured once, at the end), usually ISA.
-        backend: the device for ``noise_model="device"``.
-        noise_model: ``"device"`` (``backend``'s noise reduced to each circuit's active qubits,
+        device: the device (``BackendV2``) for ``noise_model="device"``.
+        noise_model: ``"device"`` (``device``'s noise reduced to each circuit's active qubits,
             cached), an Aer ``NoiseModel`` over the circuits' own qubit indices, or ``None``.
 
     Example:
@@ -148,8 +147,8 @@ def noisy_distributions(
 
     if isinstance(noise_model, str) and noise_model != "device":
         raise ValueError(f"noise_model must be 'device', a NoiseModel or None; got {noise_model!r}")
-    if noise_model == "device" and not isinstance(backend, BackendV2):
-        raise ValueError("noise_model='device' needs a backend (BackendV2)")
+    if noise_model == "device" and not isinstance(device, BackendV2):
+        raise ValueError("noise_model='device' needs a device (BackendV2)")
     circuits = list(circuits)
     if not circuits:
         raise ValueError("circuits must not be empty")
@@ -165,14 +164,14 @@ def noisy_distributions(
         if active > MAX_DENSITY_QUBITS:
             raise ValueError(
                 f"{active} active qubits exceed the density-matrix limit of {MAX_DENSITY_QUBITS}; "
-                "sample with qiskit_qattn.sim.sample_compiled instead"
+                "sample them with qiskit_qattn.execution.LocalSampler (Aer shots)"
             )
         body.save_probabilities(qubits=local)
         prepared.append((body, local))
         groups.setdefault(kept if compact else (), []).append(i)
     out = np.zeros((len(circuits), 2**k))
     for key, idx in groups.items():
-        model = device_noise_model(backend, list(key)) if noise_model == "device" else (
+        model = device_noise_model(device, list(key)) if noise_model == "device" else (
             noise_model)
         sim = AerSimulator(method="density_matrix", noise_model=model)
         result = sim.run([prepared[i][0] for i in idx]).result()
@@ -182,15 +181,3 @@ def noisy_distributions(
             out[i] = apply_readout(probs, readout_matrices(model, prepared[i][1], table))
     np.clip(out, 0.0, None, out=out)
     return out / out.sum(axis=1, keepdims=True)
-
-
-def sample_distributions(probs: np.ndarray, shots: int, seed: Any = None) -> np.ndarray:
-    """Multinomial counts ``[n, outcomes]`` from distributions ``[n, outcomes]``.
-
-    Example:
-        >>> sample_distributions(np.array([[0.0, 1.0]]), 5, seed=0).tolist()
-        [[0, 5]]
-    """
-    rng = np.random.default_rng(seed)
-    probs = np.asarray(probs, dtype=float)
-    return np.stack([rng.multinomial(int(shots), p / p.sum()) for p in probs])

@@ -361,7 +361,7 @@ NOISE_KINDS = tuple(_BUILDERS) + ("device",)
 def build_noise_model(kind: str, /, *args: Any, **params: Any) -> NoiseModel:
     """Build a noise model by name: one of :data:`NOISE_KINDS`.
 
-    ``"device"`` takes ``(backend, physical_qubits)`` like
+    ``"device"`` takes ``(device, physical_qubits)`` like
     :func:`~qiskit_qattn.noise.device_noise_model`; the others take their constructor's arguments.
 
     Example:

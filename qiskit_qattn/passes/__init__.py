@@ -1,9 +1,17 @@
-"""Transpilation of attention circuits: preset compilation and the ``qattn`` stage plugin.
+"""Transpilation of attention circuits: passes, synthesis, and the ``qattn`` stage plugins.
 
-The plugin lives in :mod:`.plugin`; Qiskit imports it on every preset pass-manager build, so this
-package loads its passes lazily (attribute access) and :mod:`.plugin` imports nothing heavy. The
-main pass is :class:`LogicalRecompile` (undo routing, resynthesize the phase polynomials of the
-logical circuit, compile again).
+The layout follows Qiskit's: this package holds the transpiler passes, one per module
+(:class:`LogicalRecompile`, :class:`PhaseBlockRecovery`, :class:`CnotPhaseResynthesis`,
+:class:`StashRoutedCircuit`, :class:`NoiseAwareLayout`), with the routing inversion they share
+(:func:`deroute`) and the on-device equivalence checks of :mod:`.verify`; :mod:`.synthesis`
+holds the synthesis algorithms (Gray-code diagonals, architecture-aware linear and parity-network
+synthesis, phase-polynomial forms, path-native state preparation and its HighLevelSynthesis
+plugin), like ``qiskit.synthesis``; :mod:`.preset` assembles the stages, registers them as
+plugins (:mod:`.preset.plugin`) and offers :func:`compile_circuits` / :func:`compile_qattn`, like
+``qiskit.transpiler.preset_passmanagers``.
+
+Qiskit imports every installed stage plugin on every preset pass-manager build, so names here load
+lazily (attribute access) and :mod:`.preset.plugin` imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -15,21 +23,27 @@ _LAZY = {
     "CnotPhaseResynthesis": ".cnot_phase_resynthesis",
     "LogicalRecompile": ".logical_recompile",
     "NoiseAwareLayout": ".noise_aware_layout",
-    "PathStatePreparationSynthesis": ".state_preparation_synthesis",
-    "path_state_preparation": ".state_preparation_synthesis",
-    "estimated_success_probability": ".noise_aware_layout",
-    "noise_aware_layout_pass_manager": ".noise_aware_layout",
     "PhaseBlockRecovery": ".phase_block_recovery",
     "StashRoutedCircuit": ".stash_routed_circuit",
     "deroute": ".deroute",
+    "estimated_success_probability": ".noise_aware_layout",
     "recover_phase_blocks": ".phase_block_recovery",
-    "compile_circuits": ".preset",
-    "compile_qattn": ".preset",
+    "active_qubits": ".idle_qubits",
+    "compact_circuit": ".idle_qubits",
     "equivalent_on_device": ".verify",
     "state_fidelity_on_device": ".verify",
-    "error_budget_from_degree": ".stage",
-    "fidelity_lower_bound": ".stage",
-    "qattn_optimization_stage": ".stage",
+    "PathStatePreparationSynthesis": ".synthesis.state_preparation",
+    "path_state_preparation": ".synthesis.state_preparation",
+    "QAttnInitPlugin": ".preset.plugin",
+    "QAttnLayoutPlugin": ".preset.plugin",
+    "QAttnOptimizationPlugin": ".preset.plugin",
+    "compile_circuits": ".preset.compile",
+    "compile_qattn": ".preset.compile",
+    "error_budget_from_degree": ".preset.stages",
+    "fidelity_lower_bound": ".preset.stages",
+    "noise_aware_layout_pass_manager": ".preset.stages",
+    "qattn_init_stage": ".preset.stages",
+    "qattn_optimization_stage": ".preset.stages",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,11 +1,13 @@
 """``CnotPhaseResynthesis``: resynthesize the CNOT-phase regions of a routed circuit in place.
 
-Runs after layout, routing and translation (it is the core of the ``qattn`` optimization stage).
-The circuit is rewritten with :func:`to_cnot_phase_form` so that phase separators, uniformly
-controlled rotations and routing SWAPs appear as ``cx/cz/p/x`` blocks; each block's phase
-polynomial and affine map is extracted and synthesized again *on the coupling graph*:
+Runs after layout, routing and translation; the ``qattn`` optimization stage appends it after
+:class:`.LogicalRecompile` when built with ``resynthesis=True``. The circuit is rewritten with
+:func:`to_cnot_phase_form` so that phase separators, uniformly controlled rotations and routing
+SWAPs appear as ``cx/cz/p/x`` blocks; each block's phase polynomial and affine map is extracted
+and synthesized again *on the coupling graph*:
 
-* by the package's architecture-aware parity-network synthesis (:mod:`.parity_network`), and
+* by the package's architecture-aware parity-network synthesis
+  (:mod:`.synthesis.parity_network`), and
 * by Qiskit's all-to-all synthesis (Gray-code ``DiagonalGate`` or ``synth_cnot_phase_aam``)
   routed with Sabre on the block's qubits,
 
@@ -38,15 +40,15 @@ from qiskit.passmanager import BasePassManager
 from qiskit.transpiler import CouplingMap, Layout, Target
 from qiskit.transpiler.basepasses import TransformationPass
 
-from .cnot_phase_blocks import (
+from .synthesis.cnot_phase_blocks import (
     CnotPhaseFunction,
     block_function,
     collect_cnot_phase_blocks,
     node_op_tuple,
 )
-from .cnot_phase_form import to_cnot_phase_form
-from .graph import WireGraph
-from .parity_network import drop_small_terms, synthesize_cnot_phase
+from .synthesis.cnot_phase_form import to_cnot_phase_form
+from .synthesis.graph import WireGraph
+from .synthesis.parity_network import drop_small_terms, synthesize_cnot_phase
 
 #: Blocks with fewer two-qubit gates skip the (slower) routed all-to-all candidate.
 ROUTED_CANDIDATE_MIN_2Q = 6
@@ -64,7 +66,7 @@ class _BlockPlaceholder(Gate):
 
 @dataclass
 class _Candidate:
-    ops: list[tuple]  # ("gate", Gate, local wires) in circuit order
+    ops: list[tuple]  # (Gate, local wires) in circuit order
     out: list[int]  # out[j] = local wire holding output j
     global_phase: float
     cost: int
@@ -326,7 +328,7 @@ class CnotPhaseResynthesis(TransformationPass):
                 and k <= ROUTED_CANDIDATE_MAX_WIRES
                 and k >= 3
             ):
-                from ._routed_candidate import routed_candidate
+                from .synthesis._routed_candidate import routed_candidate
 
                 routed = routed_candidate(func, graph, free, self.seed)
                 if routed is not None:

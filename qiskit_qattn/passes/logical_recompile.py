@@ -7,7 +7,8 @@ CNOT ladders are scattered across SWAPs. This pass
    :class:`.StashRoutedCircuit`, else the current one), cuts it down to its active qubits
    and undoes the routing (:func:`.deroute`),
 2. rewrites every CNOT-phase region of the recovered logical circuit with the cheapest of a
-   Gray-code ``DiagonalGate``, GraySynth and the original gates (:func:`.recover_phase_blocks`),
+   Gray-code diagonal (:func:`.synthesize_diagonal`), GraySynth and the original gates
+   (:func:`.recover_phase_blocks`),
 3. compiles that logical circuit again with Qiskit's preset pass manager at the same level
    (layout, routing, translation, optimisation; one run per seed), and
 4. keeps the best result only when it has fewer two-qubit gates than the incoming circuit (or as

@@ -9,8 +9,8 @@ rest of a preset pipeline and keeps the layout whose compiled circuit has the hi
 :class:`~.SabreLayout` on the whole device) is one of the candidates, so the pass never picks a
 layout that scores worse than it under the same seed.
 
-:func:`noise_aware_layout_pass_manager` builds a layout stage of the shape of Qiskit's
-builtin layout plugins, and :class:`QAttnLayoutPlugin` exposes it as a stage plugin.
+The layout stage around the pass (:func:`~.preset.stages.noise_aware_layout_pass_manager`) and
+its plugin (:class:`~.preset.plugin.QAttnLayoutPlugin`) live in :mod:`qiskit_qattn.passes.preset`.
 """
 
 from __future__ import annotations
@@ -424,85 +424,3 @@ class NoiseAwareLayout(AnalysisPass):
         self.property_set["noise_aware_layout_choice"] = best[1]
         self.property_set["noise_aware_layout_scores"] = scores
 
-
-# ------------------------------------------------------------------------------ layout stage
-def noise_aware_layout_pass_manager(
-    pass_manager_config: Any,
-    optimization_level: int | None = None,
-    *,
-    candidates: int = 8,
-    coherence_weight: float = 0.0,
-) -> PassManager:
-    """Layout stage: given layout, else :class:`NoiseAwareLayout`, then embed and apply it.
-
-    Mirrors Qiskit's builtin layout plugins: ``SetLayout`` of the configured initial layout,
-    the layout pass when no layout is set, then ``FullAncillaAllocation``,
-    ``EnlargeWithAncilla`` and ``ApplyLayout``. When Qiskit's own candidate scores best, or
-    without a target, Qiskit's default layout stage runs instead (with the same seed, so the
-    result is the one the pass scored).
-
-    Args:
-        pass_manager_config: the preset pass manager's ``PassManagerConfig``.
-        optimization_level: level of the evaluation compilations (default 3).
-        candidates: regions tried besides Qiskit's own layout.
-        coherence_weight: T1/T2 idle penalty weight (see :class:`NoiseAwareLayout`).
-
-    Example:
-        >>> from qiskit.transpiler import PassManagerConfig
-        >>> from qiskit_ibm_runtime.fake_provider import FakeTorino
-        >>> cfg = PassManagerConfig.from_backend(FakeTorino(), seed_transpiler=0)
-        >>> stage = noise_aware_layout_pass_manager(cfg, 3)
-        >>> [type(t).__name__ for t in stage.to_flow_controller().tasks][:2]
-        ['SetLayout', 'ConditionalController']
-    """
-    from qiskit.passmanager.flow_controllers import ConditionalController
-    from qiskit.transpiler.passes import (
-        ApplyLayout,
-        EnlargeWithAncilla,
-        FullAncillaAllocation,
-        SetLayout,
-    )
-    from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePluginManager
-
-    level = 3 if optimization_level is None else int(optimization_level)
-    default = PassManagerStagePluginManager().get_passmanager_stage(
-        "layout", "default", pass_manager_config, optimization_level=level
-    )
-    target = pass_manager_config.target
-    if target is None or target.build_coupling_map() is None:
-        return default
-
-    def _choose_layout_condition(property_set: Any) -> bool:
-        return not property_set["layout"]
-
-    def _qiskit_chosen(property_set: Any) -> bool:
-        return property_set["noise_aware_layout_choice"] == "qiskit"
-
-    def _region_chosen(property_set: Any) -> bool:
-        return not _qiskit_chosen(property_set)
-
-    routing = pass_manager_config.routing_method
-    translation = pass_manager_config.translation_method
-    layout = PassManager()
-    layout.append(SetLayout(pass_manager_config.initial_layout))
-    layout.append(
-        ConditionalController(
-            NoiseAwareLayout(
-                target,
-                seed=pass_manager_config.seed_transpiler,
-                candidates=candidates,
-                optimization_level=level,
-                coherence_weight=coherence_weight,
-                routing_method=None if routing in (None, "default") else routing,
-                translation_method=None if translation in (None, "default") else translation,
-                layout_method=pass_manager_config.layout_method,
-            ),
-            condition=_choose_layout_condition,
-        )
-    )
-    # Qiskit's candidate won: rerun its own stage (same seed) so that SabreLayout's joint
-    # layout-and-routing result is reproduced exactly rather than re-routed from its layout.
-    layout.append(ConditionalController(default.to_flow_controller(), condition=_qiskit_chosen))
-    embed = [FullAncillaAllocation(target), EnlargeWithAncilla(), ApplyLayout()]
-    layout.append(ConditionalController(embed, condition=_region_chosen))
-    return layout

@@ -29,17 +29,17 @@ from qiskit.synthesis import synth_cnot_count_full_pmh, synth_cnot_phase_aam
 from qiskit.transpiler.basepasses import TransformationPass
 
 from ._inline import inline_labelled
-from .cnot_phase_blocks import (
+from .synthesis.cnot_phase_blocks import (
     CnotPhaseFunction,
     block_function,
     collect_cnot_phase_blocks,
     node_op_tuple,
 )
-from .cnot_phase_form import to_cnot_phase_form
-from .diagonal_synthesis import synthesize_diagonal
-from .parity_network import drop_small_terms
+from .synthesis.cnot_phase_form import to_cnot_phase_form
+from .synthesis.diagonal import synthesize_diagonal
+from .synthesis.parity_network import drop_small_terms
 
-#: Widest block turned into a dense ``DiagonalGate`` (``2**k`` phases).
+#: Widest block offered the Gray-code diagonal synthesis (it builds ``2**k`` phases).
 MAX_DIAGONAL_WIRES = 12
 
 

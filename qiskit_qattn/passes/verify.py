@@ -12,7 +12,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import PermutationGate
 from qiskit.quantum_info import Operator, Statevector
 
-from ..sim.compact import active_qubits
+from .idle_qubits import active_qubits
 
 
 def _compact(circuit: QuantumCircuit, keep: list[int]) -> QuantumCircuit:

@@ -15,7 +15,6 @@ the batched parameter-shift gradient of :mod:`.gradients` (one primitive job per
 Parameter layouts: :func:`qnn_layout`. Torch models for the workflows: :mod:`.models`.
 """
 
-from ._adapter import resolve_device
 from .circuits import (
     AttentionCircuit,
     key_distribution_circuit,
@@ -53,7 +52,6 @@ __all__ = [
     "qnn_layout",
     "qsann_circuit",
     "qsann_qnn",
-    "resolve_device",
     "sampler_qnn",
     "self_attention_circuit",
     "self_attention_qnn",

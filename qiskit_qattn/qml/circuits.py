@@ -35,7 +35,7 @@ from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.circuit import Parameter, ParameterExpression, ParameterVector
 from qiskit.quantum_info import SparsePauliOp
 
-from ._adapter import variational_block
+from ..circuits import variational_block
 from .layout import METADATA_KEY, QNNLayout
 from .multiplexer import multiplexed_ry
 

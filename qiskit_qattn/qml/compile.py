@@ -17,7 +17,7 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
-from ._adapter import resolve_device
+from ..runtime import resolve_device
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._adapter import resolve_device
+from ..runtime import resolve_device
 
 KINDS = ("reference", "aer", "runtime")
 

@@ -4,8 +4,8 @@ The QPU-time figure is a transparent model, not IBM's meter:
 
     seconds ≈ job_overhead + Σ_executions shots × (circuit duration + rep_delay)
 
-with the circuit duration from the backend target's instruction durations
-(``QuantumCircuit.estimate_duration``) and ``rep_delay`` from the backend configuration
+with the circuit duration from the device target's instruction durations
+(``QuantumCircuit.estimate_duration``) and ``rep_delay`` from the device configuration
 (250 µs on current IBM devices). Real usage also includes compilation and readout overheads on
 IBM's side; treat the figure as an order of magnitude to decide whether to submit.
 """
@@ -28,7 +28,7 @@ class CostPreview:
     """What a job will cost, computed before submission.
 
     Attributes:
-        backend: backend name.
+        device: device name.
         primitive: ``"sampler"`` or ``"estimator"``.
         pubs: number of PUBs (one job).
         circuits: circuit executions (parameter bindings) across the PUBs.
@@ -39,7 +39,7 @@ class CostPreview:
         estimated_qpu_seconds: the model above.
     """
 
-    backend: str
+    device: str
     primitive: str
     pubs: int
     circuits: int
@@ -55,20 +55,20 @@ class CostPreview:
 
     def summary(self) -> str:
         """One line for people."""
-        return (f"{self.backend}: {self.pubs} PUB(s), {self.circuits} circuit(s) x "
+        return (f"{self.device}: {self.pubs} PUB(s), {self.circuits} circuit(s) x "
                 f"{self.shots_per_circuit} shots = {self.total_shots} shots, "
                 f"~{self.estimated_qpu_seconds:.1f} QPU s (rough estimate)")
 
 
-def _rep_delay(backend: Any) -> float:
+def _rep_delay(device: Any) -> float:
     conf = None
-    if hasattr(backend, "configuration"):
+    if hasattr(device, "configuration"):
         try:
-            conf = backend.configuration()
+            conf = device.configuration()
         except Exception:  # some BackendV2 have no configuration
             conf = None
-    value = getattr(conf, "default_rep_delay", None) or getattr(backend, "default_rep_delay",
-                                                                 None)
+    value = getattr(conf, "default_rep_delay", None) or getattr(device, "default_rep_delay",
+                                                                None)
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -77,22 +77,23 @@ def _rep_delay(backend: Any) -> float:
     return value * 1e-6 if value > 1e-2 else value
 
 
-def cost_preview(task: PackedTask, backend: Any = None,
+def cost_preview(task: PackedTask, device: Any = None,
                  job_overhead: float = DEFAULT_JOB_OVERHEAD) -> CostPreview:
-    """Estimate the cost of submitting ``task`` on ``backend``.
+    """Estimate the cost of submitting ``task`` on ``device``.
 
     Args:
         task: the packed job.
-        backend: ``BackendV2`` whose target gives instruction durations (``None``: durations 0).
+        device: ``BackendV2`` whose target gives instruction durations (``None``: durations 0).
         job_overhead: fixed seconds per job in the model.
 
     Example:
+        >>> from qiskit import QuantumCircuit
+        >>> from qiskit.primitives.containers.sampler_pub import SamplerPub
         >>> from qiskit_ibm_runtime.fake_provider import FakeManilaV2
-        >>> from qiskit_qattn.runtime.pubs import pack_head
-        >>> rng = np.random.default_rng(0)
-        >>> job = pack_head(rng.normal(size=(2, 4)), rng.normal(size=(4, 4)),
-        ...                 rng.normal(size=(4, 1)), backend=FakeManilaV2(), shots=1000)
-        >>> p = cost_preview(job.task, FakeManilaV2())
+        >>> qc = QuantumCircuit(1, 1); _ = qc.x(0); _ = qc.measure(0, 0)
+        >>> task = PackedTask("sampler", (SamplerPub.coerce(qc, shots=1000),) * 2, 1000, None,
+        ...                   "fake_manila")
+        >>> p = cost_preview(task, FakeManilaV2())
         >>> p.circuits, p.total_shots, p.estimated_qpu_seconds > 2.0
         (2, 2000, True)
     """
@@ -100,7 +101,7 @@ def cost_preview(task: PackedTask, backend: Any = None,
         shots = int(task.shots)
     else:
         shots = int(np.ceil(1.0 / float(task.precision) ** 2))
-    rep_delay = _rep_delay(backend) if backend is not None else DEFAULT_REP_DELAY
+    rep_delay = _rep_delay(device) if device is not None else DEFAULT_REP_DELAY
     seconds = float(job_overhead)
     longest = 0.0
     executions = 0
@@ -108,15 +109,19 @@ def cost_preview(task: PackedTask, backend: Any = None,
         n = max(1, int(np.prod(pub.parameter_values.shape)))
         executions += n
         duration = 0.0
-        if backend is not None:
+        if device is not None:
             try:
-                duration = float(pub.circuit.estimate_duration(backend.target, unit="s"))
+                duration = float(pub.circuit.estimate_duration(device.target, unit="s"))
             except Exception:  # a target without durations: count the rep delay only
                 duration = 0.0
         longest = max(longest, duration)
         seconds += n * shots * (duration + rep_delay)
     return CostPreview(
-        backend=task.backend_name, primitive=task.primitive, pubs=len(task.pubs),
+        device=task.device, primitive=task.primitive, pubs=len(task.pubs),
         circuits=executions, shots_per_circuit=shots, total_shots=executions * shots,
         max_circuit_seconds=longest, rep_delay=rep_delay, estimated_qpu_seconds=seconds,
     )
+
+
+class SubmissionDeclined(RuntimeError):
+    """The ``confirm`` callback declined the cost preview; nothing was submitted."""

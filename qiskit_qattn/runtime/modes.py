@@ -1,4 +1,4 @@
-"""What a Runtime execution mode is: its backend, its service, local or remote, and a safe summary.
+"""What a Runtime execution mode is: its device, its service, local or remote, and a safe summary.
 
 A *mode* is what qiskit-ibm-runtime's primitives accept: a ``BackendV2`` (job mode; a fake or
 other non-IBM backend runs in local testing mode), a ``Session`` or a ``Batch``.
@@ -13,12 +13,12 @@ from typing import Any
 from qiskit.providers import BackendV2
 
 
-def mode_backend(mode: Any) -> BackendV2:
-    """The ``BackendV2`` behind ``mode`` (a backend, ``Session`` or ``Batch``).
+def mode_device(mode: Any) -> BackendV2:
+    """The device (``BackendV2``) behind ``mode`` (a backend, ``Session`` or ``Batch``).
 
     Example:
         >>> from qiskit_ibm_runtime.fake_provider import FakeManilaV2
-        >>> mode_backend(FakeManilaV2()).name
+        >>> mode_device(FakeManilaV2()).name
         'fake_manila'
     """
     if isinstance(mode, BackendV2):
@@ -29,9 +29,9 @@ def mode_backend(mode: Any) -> BackendV2:
         if callable(backend):
             backend = backend()
     if isinstance(backend, str):
-        from .backends import resolve_backend
+        from .devices import resolve_device
 
-        backend = resolve_backend(backend)
+        backend = resolve_device(backend)
     if not isinstance(backend, BackendV2):
         raise TypeError(f"mode must be a BackendV2, Session or Batch; got {type(mode).__name__}")
     return backend
@@ -63,20 +63,20 @@ def is_local_mode(mode: Any) -> bool:
 
 
 def describe_mode(mode: Any) -> dict[str, Any]:
-    """A JSON-safe summary of ``mode``: kind, backend name, local or not, session id.
+    """A JSON-safe summary of ``mode``: kind, device name, local or not, session id.
 
     Holds nothing from the account (no token, URL or instance), so it is safe to log and store.
 
     Example:
         >>> from qiskit_ibm_runtime.fake_provider import FakeManilaV2
         >>> describe_mode(FakeManilaV2())
-        {'kind': 'job', 'backend': 'fake_manila', 'local': True}
+        {'kind': 'job', 'device': 'fake_manila', 'local': True}
     """
     kind = "job"
     name = type(mode).__name__.lower()
     if not isinstance(mode, BackendV2) and name in ("session", "batch"):
         kind = name
-    out: dict[str, Any] = {"kind": kind, "backend": mode_backend(mode).name,
+    out: dict[str, Any] = {"kind": kind, "device": mode_device(mode).name,
                            "local": is_local_mode(mode)}
     session_id = getattr(mode, "session_id", None)
     if kind != "job" and isinstance(session_id, str):

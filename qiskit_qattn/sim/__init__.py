@@ -32,13 +32,8 @@ _LAZY = {
     "build_quimb_mps": "qiskit_qattn.sim.mps",
     "NativeMPS": "qiskit_qattn.sim.mps_native",
     "format_bytes": "qiskit_qattn.sim.memory",
-    # foundation helpers (kept for the demo and estimate_attention)
-    "MAX_STATEVECTOR_QUBITS": "qiskit_qattn.sim.statevector",
-    "key_probabilities": "qiskit_qattn.sim.statevector",
-    "active_qubits": "qiskit_qattn.sim.compact",
-    "compact_circuit": "qiskit_qattn.sim.compact",
-    "counts_to_array": "qiskit_qattn.sim.aer_sampling",
-    "sample_compiled": "qiskit_qattn.sim.aer_sampling",
+    # shots from exact distributions (the one multinomial sampler)
+    "sample_counts": "qiskit_qattn.sim.sampling",
 }
 
 __all__ = sorted(_LAZY)

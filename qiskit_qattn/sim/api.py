@@ -54,7 +54,7 @@ def simulate(
     aer_method: str | None = None,
     return_probabilities: bool | None = None,
     return_statevector: bool = False,
-    device: str | None = None,
+    torch_device: str | None = None,
 ) -> SimulationResult:
     """Simulate attention circuits (or a structured QAOA problem) with the right method.
 
@@ -67,7 +67,7 @@ def simulate(
        :data:`AUTO_DENSE_MAX_QUBITS` qubits -> ``"statevector"`` (Numba kernels);
     4. anything wider -> ``"mps"`` (quimb ``CircuitMPS``; bounded error, see ``error_bounds``).
 
-    Explicit methods: ``"structured"`` (problems only; ``device="cuda"`` etc. runs the torch
+    Explicit methods: ``"structured"`` (problems only; ``torch_device="cuda"`` etc. runs the torch
     path), ``"statevector"``, ``"mps"``, ``"aer"`` (a problem is turned into its circuits for
     these). Widths beyond the chosen method's memory raise ``ValueError`` before any allocation.
 
@@ -94,7 +94,7 @@ def simulate(
         return_probabilities: keep ``[..., 2**n]`` probabilities (default: when there are
             neither observables nor shots).
         return_statevector: keep the ``[..., 2**n]`` statevectors (dense methods).
-        device: torch device for the structured torch path (``None`` = Numba on the CPU).
+        torch_device: torch device for the structured torch path (``None`` = Numba on the CPU).
 
     Returns:
         A :class:`SimulationResult` (same container for every method).
@@ -103,7 +103,7 @@ def simulate(
         >>> from qiskit_qattn.sim import qaoa_problem
         >>> V = np.arange(6.0).reshape(3, 2)
         >>> res = simulate(qaoa_problem(np.array([[0.1, 2.0, -1.0]]), reps=2), V)
-        >>> res.method, res.expectation_values.shape
+        >>> res.method, res.values.shape
         ('structured', (1, 2))
     """
     start = time.perf_counter()
@@ -133,11 +133,11 @@ def simulate(
         )
         opts["return_probabilities"] = keep_probs
         if method in ("auto", "structured"):
-            result = _run_structured(problem, observables, device=device, **opts)
+            result = _run_structured(problem, observables, torch_device=torch_device, **opts)
             return _finish(result, start, "problem input: structured kernel (no circuit built)")
-        if device is not None:
-            raise ValueError("device applies to the structured method only; drop it or use "
-                             "method='structured'")
+        if torch_device is not None:
+            raise ValueError("torch_device applies to the structured method only; drop it or "
+                             "use method='structured'")
         from .structured import problem_circuits
 
         circuits = problem_circuits(problem)
@@ -149,8 +149,8 @@ def simulate(
             raise TypeError(
                 "method='structured' needs a QaoaProblem (see qaoa_problem); got circuits"
             )
-        if device is not None:
-            raise ValueError("device applies to the structured method (a QaoaProblem) only")
+        if torch_device is not None:
+            raise ValueError("torch_device applies to the structured method (a QaoaProblem) only")
         circuits = _as_circuits(circuits_or_problem)
         circuits = _bind(circuits, parameter_values)
         batch_shape = (len(circuits),)
@@ -285,10 +285,10 @@ def _counts_dict(counts: np.ndarray, width: int) -> dict[str, int]:
 
 
 def _sample_rows(probs: np.ndarray, shots: int, rng, obs: list[Observable], width: int):
+    from .sampling import sample_counts
+
     counts_out, values, errors = [], [], []
-    for p in probs:
-        p = p.astype(np.float64)
-        counts = rng.multinomial(shots, p / p.sum())
+    for counts in sample_counts(probs, shots, rng):
         idx = np.flatnonzero(counts)
         bits = ((idx[:, None] >> np.arange(width)) & 1).astype(bool)
         if obs:
@@ -328,7 +328,7 @@ def _collect(method, width, batch_shape, acc, opts, **extra) -> SimulationResult
         method=method,
         num_qubits=width,
         batch_shape=tuple(batch_shape),
-        expectation_values=stack("values", (num_obs,)),
+        values=stack("values", (num_obs,)),
         std_errors=stack("errors", (num_obs,)) if shots is not None else None,
         probabilities=stack("probs", (-1,)),
         statevectors=stack("states", (-1,)),
@@ -343,7 +343,8 @@ def _new_acc() -> dict[str, list]:
     return {"values": [], "errors": [], "counts": [], "probs": [], "states": []}
 
 
-def _run_structured(problem: QaoaProblem, observables, *, device, **opts) -> SimulationResult:
+def _run_structured(problem: QaoaProblem, observables, *, torch_device, **opts
+                    ) -> SimulationResult:
     from ._kernels import probabilities as probs_kernel
     from .structured import iter_structured_states, structured_bytes
 
@@ -357,8 +358,8 @@ def _run_structured(problem: QaoaProblem, observables, *, device, **opts) -> Sim
     if values_v is not None and opts["shots"] is not None:
         raise ValueError("per-head value arrays need shots=None; pass one 2-D value array per call")
     acc = _new_acc()
-    if device is not None:
-        states_iter = _torch_states(problem, dt, device, chunk)
+    if torch_device is not None:
+        states_iter = _torch_states(problem, dt, torch_device, chunk)
     else:
         states_iter = iter_structured_states(problem, dt, chunk)
     for start, stop, states in states_iter:
@@ -372,7 +373,7 @@ def _run_structured(problem: QaoaProblem, observables, *, device, **opts) -> Sim
         for key in acc:
             acc[key].extend(chunk_acc[key])
     meta = {"chunk_rows": chunk, "memory_estimate": per_row * chunk,
-            "device": "numba-cpu" if device is None else str(device)}
+            "device": "numba-cpu" if torch_device is None else str(torch_device)}
     return _collect("structured", width, problem.batch_shape, acc, opts, metadata=meta)
 
 

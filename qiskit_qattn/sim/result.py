@@ -20,7 +20,8 @@ class SimulationResult:
         method: the method that ran (``"structured"``, ``"statevector"``, ``"mps"``, ``"aer"``).
         num_qubits: register width.
         batch_shape: leading shape of every array below.
-        expectation_values: ``[..., num_observables]``: exact without shots, sample means with.
+        values: ``[..., num_observables]`` expectation values: exact without shots, sample means
+            with.
         std_errors: ``[..., num_observables]`` standard errors of the sample means (shots only).
         probabilities: ``[..., 2**n]`` basis-state probabilities (dense methods, when asked).
         statevectors: ``[..., 2**n]`` amplitudes (dense methods, when asked).
@@ -36,7 +37,7 @@ class SimulationResult:
     method: str
     num_qubits: int
     batch_shape: tuple[int, ...]
-    expectation_values: np.ndarray | None = None
+    values: np.ndarray | None = None
     std_errors: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     statevectors: np.ndarray | None = None

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
-from ..circuits.schedules import default_schedule
 from ..encoding import as_real_array, check_positive, num_key_qubits, to_numpy
 
 DTYPES = {"complex128": np.complex128, "complex64": np.complex64}
@@ -103,20 +102,6 @@ class QaoaProblem:
         }
 
 
-def _angles(values: Any, name: str, batch_shape: tuple[int, ...], reps: int) -> np.ndarray:
-    arr = as_real_array(values, name, ndim=None)
-    if arr.ndim == 0 or arr.shape[-1] != reps:
-        raise ValueError(
-            f"{name} must have length reps={reps} along its last axis; got {arr.shape}"
-        )
-    try:
-        return np.broadcast_to(arr, (*batch_shape, reps)).astype(np.float64)
-    except ValueError:
-        raise ValueError(
-            f"{name} of shape {arr.shape} does not broadcast to {(*batch_shape, reps)}"
-        ) from None
-
-
 def qaoa_problem(
     scores: Any,
     reps: int = 2,
@@ -128,10 +113,11 @@ def qaoa_problem(
 ) -> QaoaProblem:
     """Validate a batch of score rows and angles into a :class:`QaoaProblem`.
 
-    Same conventions as :func:`~qiskit_qattn.circuits.qaoa_attention`: ``gammas=None`` and
-    ``betas=None`` take the default schedule, with each row's gammas divided by the standard
-    deviation of its kept ``s/τ``; explicit angles are used as given (shape ``[p]`` shared by all
-    rows, or ``[*batch_shape, p]`` per row).
+    Rows are validated by :func:`~qiskit_qattn.circuits.prepare_rows` and the angles come from
+    the family's angle rule :func:`~qiskit_qattn.circuits.qaoa_angles` (the same rule the
+    circuits and Runtime templates use): ``None`` takes the default schedule with each row's
+    gammas divided by the standard deviation of its kept ``s/τ``; explicit angles (shape ``[p]``
+    shared by all rows, or ``[*batch_shape, p]`` per row) are used as given.
 
     Args:
         scores: ``[*batch_shape, n]`` score rows (a single row is a batch of one).
@@ -146,12 +132,14 @@ def qaoa_problem(
         >>> prob.batch_shape, prob.num_qubits, prob.reps
         ((2, 3), 3, 2)
     """
+    from ..circuits import kept_sigma, qaoa_angles
+
     s = as_real_array(scores, "scores", ndim=None)
     if s.ndim == 0 or s.shape[-1] < 1:
         raise ValueError(f"scores must have at least one key along its last axis; got {s.shape}")
     if s.ndim == 1:
         s = s[None, :]
-    tau = check_positive(temperature, "temperature")
+    batch_shape, n = s.shape[:-1], s.shape[-1]
     if mask is None:
         keep = np.ones(s.shape, dtype=bool)
     else:
@@ -162,26 +150,38 @@ def qaoa_problem(
             keep = np.broadcast_to(raw, s.shape).copy()
         except ValueError:
             raise ValueError(f"mask of shape {raw.shape} does not broadcast to {s.shape}") from None
-        if not keep.any(axis=-1).all():
-            raise ValueError("mask must keep at least one key in every row")
-    batch_shape = s.shape[:-1]
-    if gammas is not None:
-        reps = np.shape(gammas)[-1] if np.ndim(gammas) else reps
+    if gammas is not None and np.ndim(gammas):
+        reps = np.shape(gammas)[-1]
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
         raise ValueError(f"reps must be an integer >= 1; got {reps!r}")
     reps = int(reps)
-    if gammas is None or betas is None:
-        dg, db = default_schedule(reps)
-    if gammas is None:
-        kept = np.where(keep, s / tau, np.nan)
-        spread = np.nanstd(kept, axis=-1)
-        spread = np.where(spread > 0, spread, 1.0)
-        g = dg[None, :] / spread.reshape(-1, 1)
-        g = g.reshape(*batch_shape, reps)
-    else:
-        g = _angles(gammas, "gammas", batch_shape, reps)
-    b = _angles(db if betas is None else betas, "betas", batch_shape, reps)
-    return QaoaProblem(s.copy(), keep, np.array(g), np.array(b), tau)
+    tau = check_positive(temperature, "temperature")
+    if not keep.any(axis=-1).all():
+        raise ValueError("mask must keep at least one key in every row")
+    sigma = kept_sigma(s.reshape(-1, n) / tau, keep.reshape(-1, n))
+    flat = sigma.size
+    g, b = qaoa_angles(sigma, reps, _flat_angles(gammas, "gammas", batch_shape, reps, flat),
+                       _flat_angles(betas, "betas", batch_shape, reps, flat))
+    return QaoaProblem(s.copy(), keep, np.asarray(g, float).reshape(*batch_shape, reps),
+                       np.asarray(b, float).reshape(*batch_shape, reps), tau)
+
+
+def _flat_angles(values: Any, name: str, batch_shape: tuple[int, ...], reps: int,
+                 rows: int) -> np.ndarray | None:
+    """Explicit angles broadcast to ``[rows, p]`` (``None`` stays ``None``)."""
+    if values is None:
+        return None
+    arr = as_real_array(values, name, ndim=None)
+    if arr.ndim == 0 or arr.shape[-1] != reps:
+        raise ValueError(
+            f"{name} must have length reps={reps} along its last axis; got {arr.shape}"
+        )
+    try:
+        return np.broadcast_to(arr, (*batch_shape, reps)).reshape(rows, reps)
+    except ValueError:
+        raise ValueError(
+            f"{name} of shape {arr.shape} does not broadcast to {(*batch_shape, reps)}"
+        ) from None
 
 
 def qaoa_problem_from_attention(

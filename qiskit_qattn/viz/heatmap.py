@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,8 +16,11 @@ def attention_heatmaps(
     *,
     tokens: Sequence[str] | None = None,
     suptitle: str | None = None,
+    columns: int = 4,
 ) -> Path:
-    """Save side-by-side heat maps of attention weight matrices ``[n_q, n_k]`` to a PNG.
+    """Save heat maps of attention weight matrices ``[n_q, n_k]`` to a PNG, ``columns`` per row.
+
+    Titles are wrapped to the panel width, so long labels never run into each other.
 
     Example:
         >>> attention_heatmaps([np.eye(2)], ["I"], "/tmp/qattn_doctest.png").suffix
@@ -29,12 +33,21 @@ def attention_heatmaps(
 
     if len(weights) != len(titles):
         raise ValueError("weights and titles must have the same length")
-    vmax = max(float(np.max(w)) for w in weights)
-    fig, axes = plt.subplots(1, len(weights), figsize=(4.2 * len(weights), 4.0), squeeze=False)
+    if columns < 1:
+        raise ValueError(f"columns must be >= 1; got {columns}")
+    vmax = max(float(np.nanmax(w)) for w in weights)
+    cols = min(columns, len(weights))
+    rows = -(-len(weights) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), squeeze=False,
+                             layout="constrained")
     image = None
-    for col, (ax, w, title) in enumerate(zip(axes[0], weights, titles, strict=True)):
+    for index, ax in enumerate(axes.flat):
+        if index >= len(weights):
+            ax.set_visible(False)
+            continue
+        w, title, col = weights[index], titles[index], index % cols
         image = ax.imshow(w, cmap="viridis", vmin=0.0, vmax=vmax, aspect="auto")
-        ax.set_title(title, fontsize=10)
+        ax.set_title("\n".join(textwrap.wrap(title, 30)), fontsize=9)
         ax.set_xlabel("key")
         if tokens is not None:
             ax.set_xticks(range(w.shape[1]), list(tokens)[: w.shape[1]], rotation=90, fontsize=6)
@@ -44,7 +57,7 @@ def attention_heatmaps(
                 ax.set_yticks(range(w.shape[0]), list(tokens)[: w.shape[0]], fontsize=6)
         else:
             ax.set_yticks([])
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="attention weight")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight")
     if suptitle:
         fig.suptitle(suptitle)
     path = Path(path)

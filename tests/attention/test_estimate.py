@@ -43,7 +43,7 @@ def test_standard_errors_are_calibrated(head):
 
 def test_qaoa_statevector_renormalises_over_kept_keys(head):
     q, k, v = head
-    est = estimate_attention(q, k, v, method="qaoa", reps=1)
+    est = estimate_attention(q, k, v, family="qaoa", reps=1)
     # Weights live on the 11 real keys only and sum to one; output is their average of V.
     np.testing.assert_allclose(est.weights.sum(axis=1), 1.0)
     np.testing.assert_allclose(est.values, est.weights @ v, atol=1e-12)
@@ -51,7 +51,7 @@ def test_qaoa_statevector_renormalises_over_kept_keys(head):
 
 def test_compiled_noiseless_shots_on_fake_backend(head):
     q, k, v = head
-    est = estimate_attention(q[:2], k, v, execution="shots", backend="fake_torino",
+    est = estimate_attention(q[:2], k, v, execution="shots", device="fake_torino",
                              noise_model=None, shots=20000, seed=3)
     assert est.compiled is not None and est.compiled[0].num_qubits == 133
     z = (est.values - exact_attention(q[:2], k, v)) / est.std_errors
@@ -73,11 +73,11 @@ def test_outputs_from_counts_by_hand():
     ("kwargs", "match"),
     [
         ({"execution": "bogus"}, "execution must be one of"),
-        ({"method": "bogus"}, "method must be one of"),
+        ({"family": "bogus"}, "family must be one of"),
         ({"execution": "shots", "shots": 0}, "shots must be an integer >= 1"),
         ({"temperature": 0.0}, "temperature"),
-        ({"execution": "shots", "backend": "fake_nowhere"}, "unknown fake backend"),
-        ({"execution": "shots", "backend": "fake_torino", "noise_model": "loud"}, "noise_model"),
+        ({"execution": "shots", "device": "fake_nowhere"}, "unknown fake device"),
+        ({"execution": "shots", "device": "fake_torino", "noise_model": "loud"}, "noise_model"),
     ],
 )
 def test_bad_options(head, kwargs, match):
@@ -94,7 +94,7 @@ def test_runtime_local_mode_with_fake_backend(head):
     q, k, v = q[:2], k[:4], v[:4]
     est = estimate_attention(q, k, v, execution="runtime", mode=FakeManilaV2(), shots=4000,
                              seed=5)
-    assert est.info["backend"] == "fake_manila"
+    assert est.metadata["device"] == "fake_manila"
     exact = exact_attention(q, k, v)
     # Device noise biases the estimate; it must still be close and carry error bars.
     assert est.relative_error(exact) < 0.25

@@ -9,18 +9,16 @@ from qiskit_qattn.circuits.families import amplification as amp_mod
 from qiskit_qattn.circuits.families import (
     amplification_attention,
     born_machine_attention,
-    key_probabilities,
     ma_qaoa_attention,
-    prepare_row,
-    prepare_rows,
     warm_start_attention,
     warm_start_probabilities,
 )
 from qiskit_qattn.circuits.families import born_machine as bm_mod
 from qiskit_qattn.circuits.families import ma_qaoa as ma_mod
-from qiskit_qattn.circuits.families import torch_states as ts
 from qiskit_qattn.circuits.families import warm_start as ws_mod
+from qiskit_qattn.circuits.rows import prepare_row, prepare_rows, to_key_order
 from qiskit_qattn.encoding import masked_softmax
+from qiskit_qattn.fitting import torch_states as ts
 
 # PauliEvolutionGate statevectors go through scipy.sparse.linalg.expm, which warns about
 # CSC efficiency; the warning is scipy-internal and harmless.
@@ -118,7 +116,7 @@ def test_warm_start_statevector_is_the_closed_form(rng, key_order, window):
     q = warm_start_probabilities(rows.probs, window)[0]
     np.testing.assert_allclose(sv.imag, 0, atol=1e-12)
     np.testing.assert_allclose(np.abs(sv) ** 2, q, atol=1e-12)
-    keys = key_probabilities(np.abs(sv) ** 2, qc.metadata["key_order"], 13)
+    keys = to_key_order(np.abs(sv) ** 2, qc.metadata["key_order"], 13)
     if window >= rows.num_qubits - 1:  # full tree = exact amplitude encoding
         assert keys[~mask].max() < 1e-12  # masked keys get exactly no amplitude
         np.testing.assert_allclose(keys, masked_softmax(s, mask=mask), atol=1e-12)
@@ -222,7 +220,7 @@ def test_prepare_rows_sorted_layout_and_features():
 def test_key_probabilities_inverts_the_order(rng):
     s = rng.normal(size=(3, 6))
     rows = prepare_rows(s, key_order="sorted")
-    np.testing.assert_allclose(key_probabilities(rows.probs, rows.order, 6), masked_softmax(s))
+    np.testing.assert_allclose(to_key_order(rows.probs, rows.order, 6), masked_softmax(s))
 
 
 def test_inputs_are_not_mutated(rng):
@@ -259,21 +257,18 @@ def test_bad_input(call, match):
         call([0.3, -1.0, 2.0, 0.5])
 
 
-def test_relabelled_outcomes_give_exact_attention(rng):
-    """Sorted-layout circuits + relabel_outcomes + the kept-key estimator = exact attention."""
+def test_head_decoding_gives_exact_attention(rng):
+    """Sorted-layout circuits + PreparedHead.decode + the kept-key estimator = exact attention."""
     from qiskit_qattn.attention import exact_attention
     from qiskit_qattn.attention.key_estimators import outputs_from_counts
-    from qiskit_qattn.circuits.families import relabel_outcomes
-    from qiskit_qattn.encoding import pad_mask, pad_rows
+    from qiskit_qattn.circuits import prepare_head
 
     q, k, v = rng.normal(size=(3, 4)), rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    head = prepare_head(q, k, v, family="warm_start", window=2)  # m=3: exact tree
+    probs = np.stack([Statevector(qc).probabilities() for qc in head.circuits])
     scores = q @ k.T / 2.0
-    circuits = [warm_start_attention(row, window=2) for row in scores]  # m=3: exact tree
-    probs = np.stack([Statevector(qc).probabilities() for qc in circuits])
     assert not np.allclose(probs[:, :6], masked_softmax(scores))  # basis states are permuted
-    keyed = relabel_outcomes(probs, circuits)
-    keep = np.stack([pad_mask(None, 6, 3)] * 3)
-    out, _, _ = outputs_from_counts(keyed, pad_rows(v, 3), keep, exact=True)
+    out, _, _ = outputs_from_counts(head.decode(probs), head.values, head.keep, exact=True)
     np.testing.assert_allclose(out, exact_attention(q, k, v), atol=1e-10)
-    with pytest.raises(ValueError, match="outcomes must have shape"):
-        relabel_outcomes(probs[:2], circuits)
+    with pytest.raises(ValueError, match="key_order must have length"):
+        head.decode(probs[:, :4])

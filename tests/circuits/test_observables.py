@@ -1,10 +1,9 @@
 import numpy as np
-import pytest
 from qiskit.quantum_info import Statevector
 
 from qiskit_qattn.circuits import (
-    attention_circuits,
     kept_keys_projector,
+    prepare_head,
     softmax_state,
     value_observables,
 )
@@ -30,7 +29,7 @@ def test_value_observables_are_the_padded_value_diagonals(rng):
 def test_expectations_on_softmax_states_equal_exact_attention(head):
     q, k, v = head
     ops = value_observables(v)
-    circuits = attention_circuits(q, k, v)
+    circuits = prepare_head(q, k, v).circuits
     est = np.array([[Statevector(qc).expectation_value(op).real for op in ops] for qc in circuits])
     np.testing.assert_allclose(est, _exact(q, k, v), atol=1e-9)
 
@@ -40,7 +39,7 @@ def test_masked_rows(head, rng):
     keep = rng.random((q.shape[0], k.shape[0])) > 0.4
     keep[:, 3] = True
     ops = value_observables(v)
-    circuits = attention_circuits(q, k, v, mask=keep)
+    circuits = prepare_head(q, k, v, mask=keep).circuits
     est = np.array([[Statevector(qc).expectation_value(op).real for op in ops] for qc in circuits])
     np.testing.assert_allclose(est, _exact(q, k, v, keep), atol=1e-9)
 
@@ -50,20 +49,3 @@ def test_kept_keys_projector():
     np.testing.assert_allclose(np.diag(proj.to_matrix()).real, [1, 0, 1, 0])
     sv = Statevector(softmax_state([0.3, 0.1, 0.9]))
     assert abs(sv.expectation_value(kept_keys_projector([True] * 3 + [False])) - 1) < 1e-12
-
-
-def test_attention_circuits_metadata_and_errors(head):
-    q, k, v = head
-    qcs = attention_circuits(q, k, v, method="qaoa", reps=1)
-    assert [qc.metadata["query_index"] for qc in qcs] == list(range(q.shape[0]))
-    assert all(qc.metadata["family"] == "qaoa_attention" for qc in qcs)
-    with pytest.raises(ValueError, match="Q and K must share"):
-        attention_circuits(q, k[:, :3], v)
-    with pytest.raises(ValueError, match="V must have one row per key"):
-        attention_circuits(q, k, v[:4])
-    with pytest.raises(ValueError, match="method must be one of"):
-        attention_circuits(q, k, v, method="nope")
-    with pytest.raises(ValueError, match="K must not be empty"):
-        attention_circuits(q, k[:0], v[:0])
-    with pytest.raises(ValueError, match="mask"):
-        attention_circuits(q, k, v, mask=np.ones((2, 2), bool))

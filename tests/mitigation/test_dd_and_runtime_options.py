@@ -6,10 +6,9 @@ from qiskit_ibm_runtime.fake_provider import FakeTorino
 from qiskit_ibm_runtime.options_models.estimator import EstimatorOptions
 from qiskit_ibm_runtime.options_models.sampler import SamplerOptions
 
-from qiskit_qattn.circuits import attention_circuits
+from qiskit_qattn.circuits import prepare_head
 from qiskit_qattn.mitigation import apply_dynamical_decoupling, runtime_plan, schedule_idle
-from qiskit_qattn.passes import compile_circuits
-from qiskit_qattn.sim.compact import active_qubits, compact_circuit
+from qiskit_qattn.passes import active_qubits, compact_circuit, compile_circuits
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def torino():
 def isa(torino):
     rng = np.random.default_rng(9)
     q, k, v = rng.normal(size=(1, 4)), rng.normal(size=(8, 4)), rng.normal(size=(8, 2))
-    return compile_circuits(attention_circuits(q, k, v), torino, measure=True)[0]
+    return compile_circuits(prepare_head(q, k, v).circuits, torino, measure=True)[0]
 
 
 def _operator(circuit):

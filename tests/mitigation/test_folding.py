@@ -6,10 +6,9 @@ from qiskit.quantum_info import Operator
 from qiskit.transpiler import Target
 from qiskit_ibm_runtime.fake_provider import FakeTorino
 
-from qiskit_qattn.circuits import attention_circuits
+from qiskit_qattn.circuits import prepare_head
 from qiskit_qattn.mitigation import check_scale_factors, fold_circuit, fold_circuits
-from qiskit_qattn.passes import compile_circuits
-from qiskit_qattn.sim.compact import compact_circuit
+from qiskit_qattn.passes import compact_circuit, compile_circuits
 from qiskit_qattn.viz.report import two_qubit_count
 
 
@@ -22,7 +21,7 @@ def torino():
 def isa(torino):
     rng = np.random.default_rng(5)
     q, k, v = rng.normal(size=(2, 4)), rng.normal(size=(8, 4)), rng.normal(size=(8, 2))
-    return compile_circuits(attention_circuits(q, k, v), torino, measure=True)
+    return compile_circuits(prepare_head(q, k, v).circuits, torino, measure=True)
 
 
 @pytest.fixture(scope="module")

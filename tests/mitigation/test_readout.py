@@ -8,8 +8,8 @@ from qiskit_qattn.mitigation import (
     multinomial_covariance,
     readout_calibration_circuits,
 )
-from qiskit_qattn.noise import depolarizing_noise
-from qiskit_qattn.sim.aer_sampling import sample_compiled
+from qiskit_qattn.noise import depolarizing_noise, noisy_distributions
+from qiskit_qattn.sim import sample_counts
 
 A0 = np.array([[0.97, 0.08], [0.03, 0.92]])
 A1 = np.array([[0.95, 0.12], [0.05, 0.88]])
@@ -83,8 +83,7 @@ def test_calibration_circuits_on_aer_recover_the_readout_model():
     test.cx(2, 0)  # (|01> + |10>)/sqrt2 on bits (qubit 2 -> bit 0, qubit 0 -> bit 1)
     test.measure(qubits, [0, 1])
     shots = 200_000
-    counts = sample_compiled(cals + [test], shots=shots, num_outcomes=4, noise_model=model,
-                             seed=4)
+    counts = sample_counts(noisy_distributions(cals + [test], noise_model=model), shots, seed=4)
     cal = ReadoutCalibration.from_counts(counts[:2], 2)
     expected = np.array([[0.96, 0.09], [0.04, 0.91]])
     for m in cal.qubit_matrices:
@@ -123,7 +122,7 @@ def test_execute_with_rem_runs_once_and_mitigates():
 
     def run(batch):
         calls.append(len(batch))
-        return sample_compiled(batch, shots=100_000, num_outcomes=4, noise_model=model, seed=2)
+        return sample_counts(noisy_distributions(batch, noise_model=model), 100_000, seed=2)
 
     from qiskit_qattn.mitigation import execute_with_rem
 

@@ -5,16 +5,15 @@ from qiskit_aer.noise import NoiseModel
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 from scipy.stats import chi2
 
-from qiskit_qattn.circuits import attention_circuits
+from qiskit_qattn.circuits import prepare_head
+from qiskit_qattn.execution.local import _aer_counts
 from qiskit_qattn.noise import depolarizing_noise
 from qiskit_qattn.noise.distributions import (
     apply_readout,
     noisy_distributions,
     readout_matrices,
-    sample_distributions,
 )
 from qiskit_qattn.passes import compile_circuits
-from qiskit_qattn.sim.aer_sampling import sample_compiled
 
 
 @pytest.fixture(scope="module")
@@ -22,22 +21,23 @@ def manila_batch():
     backend = FakeManilaV2()
     rng = np.random.default_rng(8)
     q, k = rng.normal(size=(3, 4)), rng.normal(size=(8, 4))
-    return backend, compile_circuits(attention_circuits(q, k), backend, measure=True)
+    return backend, compile_circuits(prepare_head(q, k, np.ones((8, 1))).circuits, backend,
+                                     measure=True)
 
 
 def test_reduced_device_distribution_equals_full_model_exactly(manila_batch):
     """Readout included: the reduced model is not an approximation on the active qubits."""
     backend, batch = manila_batch
-    reduced = noisy_distributions(batch, backend=backend)
+    reduced = noisy_distributions(batch, device=backend)
     full = noisy_distributions(batch, noise_model=NoiseModel.from_backend(backend))
     np.testing.assert_allclose(reduced, full, atol=1e-12)
 
 
 def test_matches_aer_shot_sampling(manila_batch):
     backend, batch = manila_batch
-    probs = noisy_distributions(batch, backend=backend)
+    probs = noisy_distributions(batch, device=backend)
     shots = 50_000
-    counts = sample_compiled(batch, shots=shots, num_outcomes=8, backend=backend, seed=1)
+    counts = _aer_counts(batch, shots, 8, backend, "device", np.random.default_rng(1))
     for p, c in zip(probs, counts, strict=True):
         expected = p * shots
         mask = expected > 0
@@ -74,18 +74,17 @@ def test_measured_idle_qubit_reads_zero(manila_batch):
     qc = QuantumCircuit(5, 2)
     qc.x(3)
     qc.measure([3, 4], [0, 1])  # qubit 4 is never touched
-    p = noisy_distributions([qc], backend=backend)[0]
+    p = noisy_distributions([qc], device=backend)[0]
     assert p.argmax() == 1 and p[1] > 0.8
 
 
 def test_sampling_and_bad_input():
-    assert sample_distributions([[0.25, 0.75]], 1000, seed=1).sum() == 1000
     qc = QuantumCircuit(1, 1)
     qc.measure(0, 0)
     qc.x(0)
     with pytest.raises(ValueError, match="mid-circuit"):
         noisy_distributions([qc], noise_model=None)
-    with pytest.raises(ValueError, match="needs a backend"):
+    with pytest.raises(ValueError, match="needs a device"):
         noisy_distributions([qc])
     with pytest.raises(ValueError, match="noise_model must be"):
         noisy_distributions([qc], noise_model="loud")
@@ -98,10 +97,10 @@ def test_scheduled_circuits_get_idle_relaxation(manila_batch):
     from qiskit_qattn.mitigation import apply_dynamical_decoupling, schedule_idle
 
     backend, batch = manila_batch
-    plain = noisy_distributions(batch[:1], backend=backend)
-    idle = noisy_distributions(schedule_idle(batch[:1], backend.target), backend=backend)
+    plain = noisy_distributions(batch[:1], device=backend)
+    idle = noisy_distributions(schedule_idle(batch[:1], backend.target), device=backend)
     dd = noisy_distributions(apply_dynamical_decoupling(batch[:1], backend.target),
-                             backend=backend)
+                             device=backend)
     assert 0 < np.abs(idle - plain).max() < 0.05
     assert np.abs(dd - plain).max() < 0.05
     full = noisy_distributions(schedule_idle(batch[:1], backend.target),

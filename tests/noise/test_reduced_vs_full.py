@@ -7,17 +7,17 @@ from qiskit_aer.noise import NoiseModel
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2, FakeTorino
 from scipy.stats import chi2
 
-from qiskit_qattn.circuits import attention_circuits
+from qiskit_qattn.circuits import prepare_head
+from qiskit_qattn.execution.local import _aer_counts
 from qiskit_qattn.noise import device_noise_model
-from qiskit_qattn.passes import compile_circuits
-from qiskit_qattn.sim.aer_sampling import counts_to_array, sample_compiled
-from qiskit_qattn.sim.compact import compact_circuit
+from qiskit_qattn.passes import compact_circuit, compile_circuits
 
 
 def _compiled(backend, n_keys, seed=0):
     rng = np.random.default_rng(seed)
     q, k = rng.normal(size=(1, 4)), rng.normal(size=(n_keys, 4))
-    return compile_circuits(attention_circuits(q, k), backend, measure=True)[0]
+    return compile_circuits(prepare_head(q, k, np.ones((n_keys, 1))).circuits, backend,
+                            measure=True)[0]
 
 
 def _same_distribution(a, b):
@@ -30,7 +30,10 @@ def _same_distribution(a, b):
 def _full_counts(backend, circuit, shots, seed):
     sim = AerSimulator(noise_model=NoiseModel.from_backend(backend), seed_simulator=seed)
     counts = sim.run(circuit, shots=shots).result().get_counts()
-    return counts_to_array(counts, 2**circuit.num_clbits)
+    out = np.zeros(2**circuit.num_clbits, dtype=np.int64)
+    for key, value in counts.items():
+        out[int(key, 2)] += value
+    return out
 
 
 def test_reduced_equals_full_exactly_before_readout():
@@ -55,11 +58,11 @@ def test_reduced_matches_full_within_shot_noise_manila():
     isa = _compiled(backend, 8)
     shots = 100_000
     full = _full_counts(backend, isa, shots, seed=1)
-    reduced = sample_compiled([isa], shots=shots, num_outcomes=8, backend=backend, seed=2)[0]
+    reduced = _aer_counts([isa], shots, 8, backend, "device", np.random.default_rng(2))[0]
     assert full.sum() == reduced.sum() == shots
     assert _same_distribution(full, reduced) > 1e-4
     # And the noise is visible: both differ from the ideal distribution.
-    ideal = sample_compiled([isa], shots=shots, num_outcomes=8, noise_model=None, seed=3)[0]
+    ideal = _aer_counts([isa], shots, 8, backend, None, np.random.default_rng(3))[0]
     assert _same_distribution(full, ideal) < 1e-6
 
 
@@ -72,5 +75,5 @@ def test_reduced_matches_full_on_torino():
     isa = _compiled(backend, 16, seed=4)
     full_model = NoiseModel.from_backend(backend)
     exact_full = noisy_distributions([isa], noise_model=full_model)
-    exact_reduced = noisy_distributions([isa], backend=backend)
+    exact_reduced = noisy_distributions([isa], device=backend)
     np.testing.assert_allclose(exact_reduced, exact_full, atol=1e-12)

@@ -23,12 +23,9 @@ from qiskit.transpiler import (
 )
 
 from qiskit_qattn.circuits import qaoa_attention, softmax_state
-from qiskit_qattn.passes.noise_aware_layout import (
-    NoiseAwareLayout,
-    estimated_success_probability,
-    noise_aware_layout_pass_manager,
-)
-from qiskit_qattn.passes.plugin import QAttnLayoutPlugin
+from qiskit_qattn.passes.noise_aware_layout import NoiseAwareLayout, estimated_success_probability
+from qiskit_qattn.passes.preset.plugin import QAttnLayoutPlugin
+from qiskit_qattn.passes.preset.stages import noise_aware_layout_pass_manager
 from qiskit_qattn.passes.verify import equivalent_on_device
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "noise_aware_layout.py"

@@ -126,7 +126,7 @@ def test_amplitude_encoded_inputs_are_refused_with_the_reason():
 def test_compilation_that_drops_a_parameter_is_refused():
     from qiskit.transpiler import PassManager, TransformationPass, generate_preset_pass_manager
 
-    from qiskit_qattn.qml import resolve_device
+    from qiskit_qattn.runtime import resolve_device
 
     class DropFirstRz(TransformationPass):  # stands in for an over-eager custom stage
         def run(self, dag):

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "qiskit_qattn"
-BELOW = ("encoding", "circuits", "passes", "noise", "sim", "runtime", "mitigation", "attention",
-         "nn", "data", "viz", "interop")
+BELOW = ("encoding", "circuits", "passes", "noise", "sim", "runtime", "execution", "mitigation",
+         "attention", "fitting", "nn", "data", "viz", "interop")
 IMPORT = re.compile(r"^\s*(from|import)\s+(qiskit_qattn\.qml|\.+qml)\b", re.MULTILINE)
 
 
@@ -17,10 +17,3 @@ def test_nothing_below_qml_imports_it():
                  for path in (PACKAGE / sub).rglob("*.py") if IMPORT.search(path.read_text())]
     assert offenders == []
 
-
-def test_qml_reaches_the_lead_area_only_through_its_adapter():
-    """circuits/runtime are being redesigned (issue 14): one module of qml calls them."""
-    pattern = re.compile(r"^\s*from\s+(\.\.|qiskit_qattn\.)(circuits|runtime)\b", re.MULTILINE)
-    users = sorted(path.name for path in (PACKAGE / "qml").rglob("*.py")
-                   if pattern.search(path.read_text()))
-    assert users == ["_adapter.py"]

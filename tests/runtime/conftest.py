@@ -1,22 +1,33 @@
-"""Fault-injection doubles for the Runtime job layer.
+"""Fault-injection doubles for the Runtime job layer; real child processes for the store tests.
 
 ``FakeJobService`` plays IBM's job service: it remembers every job that reached it, by id and by
 tag, so jobs can be retrieved and found after a "crash" of the client. ``FlakySubmitter`` wraps a
 real submitter (Qiskit's reference ``StatevectorSampler`` or Runtime's local testing mode) and
 injects failures: refused submissions, jobs that end in ERROR, jobs stuck in the queue, and a
 client crash right after the service accepted a job but before the client could save its id.
+
+``mp`` gives a forkserver multiprocessing context and ``multiproc_helpers`` (a job service kept on
+disk, so jobs outlive the process that submitted them, and the child-process workers).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 from qiskit.primitives import StatevectorSampler
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from qiskit_qattn.runtime import RuntimeSubmitter, pack_head
+from qiskit_qattn.runtime import RuntimeSubmitter
+
+sys.path.insert(0, str(Path(__file__).parent))  # the test-support modules beside this file
+# Runs against the JSON-era code (commit 8bf68b9) to regenerate the migration fixture.
+collect_ignore = ["data/make_legacy_store.py"]
+from multiproc_helpers import pack_head  # noqa: E402
 
 
 class SimulatedCrash(BaseException):  # noqa: N818 - it models a process dying, not an error
@@ -98,7 +109,7 @@ class FlakySubmitter:
         self.is_local = False
 
     def describe(self):
-        return {"kind": "job", "backend": "flaky", "local": False}
+        return {"kind": "job", "device": "flaky", "local": False}
 
     def submit(self, task, tags=()):
         self.calls += 1
@@ -139,7 +150,7 @@ def small_heads(manila):
     heads = []
     for i in range(3):
         q, k, v = rng.normal(size=(2, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 2))
-        heads.append(pack_head(q, k, v, backend=manila, shots=512, label=f"head{i}"))
+        heads.append(pack_head(q, k, v, device=manila, shots=512, label=f"head{i}"))
     return heads
 
 
@@ -174,4 +185,16 @@ def faults():
 
     return types.SimpleNamespace(FakeJobService=FakeJobService, FlakySubmitter=FlakySubmitter,
                                  SimulatedCrash=SimulatedCrash, StuckJob=StuckJob,
-                                 ErrorJob=ErrorJob)
+                                 ErrorJob=ErrorJob, pack_head=pack_head)
+
+
+@pytest.fixture(scope="session")
+def mp():
+    """Forkserver context (Qiskit imported once in its server) and the child-process helpers."""
+    import multiproc_helpers  # the children import it by name (sys.path set above)
+
+    ctx = multiprocessing.get_context("forkserver")
+    # Python 3.11's forkserver ignores sys.path, so it preloads installed modules only.
+    ctx.set_forkserver_preload(["qiskit_ibm_runtime.fake_provider", "qiskit.primitives",
+                                "qiskit_qattn.runtime"])
+    return ctx, multiproc_helpers

@@ -1,11 +1,10 @@
 """Fault injection: results complete, no job submitted twice per input, store consistent."""
 
-import json
-
 import numpy as np
 import pytest
 
 from qiskit_qattn.runtime import (
+    JobFailedError,
     JobStore,
     JobTimeoutError,
     ResumableRunner,
@@ -13,6 +12,8 @@ from qiskit_qattn.runtime import (
     RetryPolicy,
     RuntimeSubmitter,
 )
+
+STORE_FILES = {"jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm", "jobs.sqlite3-journal"}
 
 
 @pytest.fixture(autouse=True)
@@ -35,9 +36,12 @@ def _counts(head, result):
 
 def _assert_store_consistent(store):
     for path in store.directory.iterdir():
-        assert not path.name.startswith("."), f"temporary file left behind: {path.name}"
+        assert path.name in STORE_FILES, f"unexpected file in the store: {path.name}"
     for record in store.records():
         assert record["status"] in ("new", "submitting", "submitted", "done", "failed")
+        assert record["claim"] is None, "a claim was left behind"
+        ids = [a["job_id"] for a in record["attempts"] if a.get("job_id")]
+        assert record["job_ids"] == list(dict.fromkeys(ids))
         if record["status"] == "done":
             assert store.load_result(record["key"]) is not None
             assert record["attempts"][-1]["status"] == "done"
@@ -130,8 +134,6 @@ def test_crash_between_submit_and_save_adopts_orphan(tmp_path, small_heads, sv_s
     pending = store.get(keys[1])
     assert pending["status"] == "submitting" and pending["attempts"][-1]["job_id"] is None
     assert store.get(keys[2]) is None
-    for path in store.directory.glob("*.json"):
-        json.loads(path.read_text())
 
     # Restart: a new client process (new submitter object) with the same service and store.
     restarted = FlakySubmitter(sv_submitter, service)
@@ -178,23 +180,141 @@ def test_raise_mid_batch_completes_every_head(tmp_path, small_heads, sv_submitte
 
 def test_crash_while_writing_store_keeps_previous_record(tmp_path, small_heads, sv_submitter,
                                                          no_sleep, monkeypatch):
-    import os
+    """A crash inside a store transaction leaves the previous record, whole."""
+    import qiskit_qattn.runtime.store as store_module
 
     store = JobStore(tmp_path)
     runner = _runner(FlakySubmitter(sv_submitter), store, no_sleep)
     runner.run(small_heads[0].task)
     key = runner.key(small_heads[0].task)
     before = store.get(key)
-    record = dict(before, status="failed")
 
-    def boom(src, dst):
-        raise SimulatedCrash("power cut during rename")
+    def boom(*args):
+        raise SimulatedCrash("power cut in the middle of the write")
 
-    monkeypatch.setattr(os, "replace", boom)
+    monkeypatch.setattr(store_module, "merge_attempts", boom)
     with pytest.raises(SimulatedCrash):
-        store.save(record)
+        store.save(dict(before, status="failed", attempts=[]))
     monkeypatch.undo()
     assert store.get(key) == before
+    _assert_store_consistent(store)
+
+
+def test_crash_while_storing_the_result_refetches_the_same_job(tmp_path, small_heads,
+                                                               sv_submitter, no_sleep,
+                                                               monkeypatch):
+    """Crash between 'job done' and 'result stored': the rerun fetches that job, submits none."""
+    store = JobStore(tmp_path)
+    service = FakeJobService()
+    sub = FlakySubmitter(sv_submitter, service)
+    task = small_heads[0].task
+
+    def boom(*args):
+        raise SimulatedCrash("killed while writing the result")
+
+    monkeypatch.setattr(JobStore, "_put_result", boom)
+    with pytest.raises(SimulatedCrash):
+        _runner(sub, store, no_sleep).run(task)
+    monkeypatch.undo()
+    key = _runner(sub, store, no_sleep).key(task)
+    record = store.get(key)
+    assert record["status"] == "submitted" and record["result"] is None
+    (job_id,) = record["job_ids"]
+    result = _runner(FlakySubmitter(sv_submitter, service), store, no_sleep).run(task)
+    assert sum(service.accepted.values()) == 1 and sub.calls == 1
+    assert store.get(key)["attempts"][-1] == {**record["attempts"][-1], "status": "done",
+                                             "finished_at": store.get(key)["attempts"][-1][
+                                                 "finished_at"]}
+    np.testing.assert_array_equal(_counts(small_heads[0], result),
+                                  _counts(small_heads[0], service.jobs[job_id].result()))
+    _assert_store_consistent(store)
+
+
+def test_cancel_in_store_stops_the_holder_without_retry(tmp_path, small_heads, sv_submitter,
+                                                        no_sleep):
+    store = JobStore(tmp_path)
+    sub = FlakySubmitter(sv_submitter, stuck={1})
+    runner = _runner(sub, store, no_sleep, timeout=60.0)
+    key = runner.key(small_heads[0].task)
+    real_sleep = no_sleep.sleep
+
+    def sleep_then_cancel(seconds):  # `qattn jobs cancel` from another terminal meanwhile
+        real_sleep(seconds)
+        store.cancel(key)
+
+    runner.sleep = sleep_then_cancel
+    with pytest.raises(JobFailedError, match="cancelled") as info:
+        runner.run(small_heads[0].task)
+    assert info.value.status == "CANCELLED" and sub.calls == 1
+    record = store.get(key)
+    assert record["status"] == "cancelled" and record["claim"] is None
+    assert [a["status"] for a in record["attempts"]] == ["cancelled"]
+    # Running it again is a new decision of the user: a fresh submission.
+    sub.stuck_jobs[0].release()
+    _runner(sub, store, no_sleep).run(small_heads[0].task)
+    assert store.get(key)["status"] == "done" and sub.calls == 2
+
+
+def test_waiter_times_out_on_a_live_holder_then_resumes(tmp_path, small_heads, sv_submitter,
+                                                        no_sleep):
+    store = JobStore(tmp_path)
+    sub = FlakySubmitter(sv_submitter)
+    runner = _runner(sub, store, no_sleep, timeout=3.0)
+    key = runner.key(small_heads[0].task)
+    holder = store.claim(key, {"label": "other"}, kind="runtime")  # another live "process"
+    with pytest.raises(JobTimeoutError, match="held by") as info:
+        runner.run(small_heads[0].task)
+    assert info.value.holder and info.value.job_id is None and sub.calls == 0
+    assert sum(no_sleep.sleeps) >= 3.0
+    holder.release()
+    _runner(sub, store, no_sleep).run(small_heads[0].task)
+    assert sub.calls == 1
+
+
+def test_waiter_does_not_retry_behind_a_holder_that_gave_up(tmp_path, small_heads, sv_submitter,
+                                                            no_sleep):
+    store = JobStore(tmp_path)
+    sub = FlakySubmitter(sv_submitter)
+    runner = _runner(sub, store, no_sleep)
+    key = runner.key(small_heads[0].task)
+    holder = store.claim(key, {"label": "other"}, kind="runtime")
+    real_sleep = no_sleep.sleep
+
+    def holder_fails(seconds):
+        real_sleep(seconds)
+        if holder.record["status"] == "new":
+            record = holder.record
+            record["attempts"].append({"n": 1, "status": "failed", "job_id": "j-1",
+                                       "error": "job j-1 ended ERROR"})
+            record["status"] = "failed"
+            holder.update(record)
+            holder.release()
+
+    runner.sleep = holder_fails
+    with pytest.raises(RetryLimitError, match="j-1"):
+        runner.run(small_heads[0].task)
+    assert sub.calls == 0
+    # A later run (a new decision) retries with a fresh allowance.
+    runner.sleep = real_sleep
+    runner.run(small_heads[0].task)
+    assert sub.calls == 1 and store.get(key)["job_ids"][0] == "j-1"
+
+
+def test_run_all_skips_held_tasks_and_comes_back(tmp_path, small_heads, sv_submitter, no_sleep):
+    store = JobStore(tmp_path)
+    sub = FlakySubmitter(sv_submitter)
+    runner = _runner(sub, store, no_sleep)
+    tasks = [h.task for h in small_heads]
+    holder = store.claim(runner.key(tasks[0]), kind="runtime")
+    seen = []
+
+    def progress(i, n, label):
+        seen.append(label)
+        if holder is not None and len(seen) == 2:
+            holder.release()
+
+    runner.run_all(tasks, progress=progress)
+    assert seen == ["head1", "head2", "head0"] and sub.calls == 3
     _assert_store_consistent(store)
 
 
@@ -230,3 +350,70 @@ def test_key_depends_on_options_and_seed(small_heads, manila, tmp_path):
     keys = {ResumableRunner(RuntimeSubmitter(manila, options=o, seed=s), store).key(task)
             for o, s in [({}, None), ({}, 1), ({}, 2), ({"max_execution_time": 60}, None)]}
     assert len(keys) == 4
+
+
+def test_service_unreachable_during_recovery_never_resubmits(tmp_path, small_heads, sv_submitter,
+                                                             no_sleep):
+    """"Could not ask" is not "no such job": wait and ask again instead of paying twice."""
+
+    class Flaky(FlakySubmitter):
+        down = 2
+
+        def retrieve(self, job_id):
+            if self.down:
+                self.down -= 1
+                raise ConnectionError("502 bad gateway")
+            return super().retrieve(job_id)
+
+    store = JobStore(tmp_path)
+    service = FakeJobService()
+    first = FlakySubmitter(sv_submitter, service, stuck={1})
+    with pytest.raises(JobTimeoutError):
+        _runner(first, store, no_sleep, timeout=1.0).run(small_heads[0].task)
+    first.stuck_jobs[0].release()
+    again = Flaky(sv_submitter, service)
+    _runner(again, store, no_sleep).run(small_heads[0].task)
+    assert again.calls == 0 and sum(service.accepted.values()) == 1
+    assert no_sleep.sleeps[-2:] == [1.0, 2.0]  # backoff while the service was down
+    record = store.records()[0]
+    assert [a["status"] for a in record["attempts"]] == ["done"]
+
+
+def test_submission_outcome_unknown_is_searched_again_before_resubmitting(
+        tmp_path, small_heads, sv_submitter, no_sleep):
+    class AcceptThenLoseConnection(FlakySubmitter):
+        searches = 0
+
+        def submit(self, task, tags=()):
+            super().submit(task, tags)
+            raise TimeoutError("read timed out")  # accepted, but the reply never arrived
+
+        def find(self, tag, exclude=()):
+            self.searches += 1
+            if self.searches == 1:
+                raise ConnectionError("connection reset")
+            return super().find(tag, exclude)
+
+    store = JobStore(tmp_path)
+    sub = AcceptThenLoseConnection(sv_submitter)
+    _runner(sub, store, no_sleep).run(small_heads[0].task)
+    assert sub.calls == 1 and sum(sub.service.accepted.values()) == 1
+    (attempt,) = store.records()[0]["attempts"]
+    assert attempt["status"] == "done" and "outcome unknown" in attempt["error"]
+
+
+def test_runtime_submitter_tells_not_found_from_unreachable():
+    import types
+
+    from qiskit_ibm_runtime.exceptions import RuntimeJobNotFound
+
+    class Service:
+        def job(self, job_id):
+            if job_id == "gone":
+                raise RuntimeJobNotFound("job gone not found")
+            raise ConnectionError("503")
+
+    sub = RuntimeSubmitter(types.SimpleNamespace(service=Service()))
+    assert not sub.is_local and sub.retrieve("gone") is None
+    with pytest.raises(ConnectionError):
+        sub.retrieve("other")

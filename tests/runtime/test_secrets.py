@@ -10,8 +10,7 @@ from qiskit_qattn.runtime import (
     RetryPolicy,
     RuntimeSubmitter,
     redact,
-    resolve_backend,
-    run_head,
+    resolve_device,
 )
 
 FAKE_TOKEN = "f4k3" * 32  # IBM Quantum tokens are 128 hex-like characters
@@ -65,8 +64,10 @@ def test_run_head_store_and_repr_carry_no_token(fake_credentials, tmp_path, mani
 
     rng = np.random.default_rng(0)
     q, k, v = rng.normal(size=(1, 4)), rng.normal(size=(4, 4)), rng.normal(size=(4, 1))
+    from qiskit_qattn.attention import run_head
+
     est = run_head(q, k, v, mode=manila, shots=256, seed=1, store=tmp_path)
-    text = _all_text(tmp_path) + caplog.text + repr(est.info) + repr(RuntimeSubmitter(manila))
+    text = _all_text(tmp_path) + caplog.text + repr(est.metadata) + repr(RuntimeSubmitter(manila))
     assert FAKE_TOKEN not in text and FAKE_API_KEY not in text
 
 
@@ -76,7 +77,7 @@ def test_ibm_backend_errors_are_redacted(fake_credentials):
             raise PermissionError(f"invalid token {FAKE_TOKEN} for {name}")
 
     with pytest.raises(RuntimeError) as info:
-        resolve_backend("ibm_nowhere", service=LeakyService())
+        resolve_device("ibm_nowhere", service=LeakyService())
     message = str(info.value)
     assert "ibm_nowhere" in message and "PermissionError" in message
     assert FAKE_TOKEN not in message

@@ -6,7 +6,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Pauli, Statevector
 from qiskit_aer.noise import NoiseModel, depolarizing_error
 
-from qiskit_qattn.circuits import attention_circuits, value_observables, variational_block
+from qiskit_qattn.circuits import prepare_head, value_observables, variational_block
 from qiskit_qattn.sim import simulate
 
 TOL = {"complex128": 1e-10, "complex64": 1e-5}
@@ -15,15 +15,15 @@ TOL = {"complex128": 1e-10, "complex64": 1e-5}
 @pytest.mark.parametrize("dtype", ["complex128", "complex64"])
 def test_ideal_aer_matches_statevector(head, dtype):
     q, k, v = head
-    circuits = attention_circuits(q, k, method="softmax_state")[:2]
-    circuits += attention_circuits(q, k, method="qaoa", reps=2)[:2]
+    circuits = prepare_head(q, k, v, family="softmax_state").circuits[:2]
+    circuits += prepare_head(q, k, v, family="qaoa", reps=2).circuits[:2]
     ops = value_observables(v)
     res = simulate(circuits, ops, method="aer", dtype=dtype, return_probabilities=True)
-    assert res.method == "aer" and res.expectation_values.shape == (4, 3)
+    assert res.method == "aer" and res.values.shape == (4, 3)
     for i, qc in enumerate(circuits):
         sv = Statevector(qc)
         ref = [sv.expectation_value(op).real for op in ops]
-        np.testing.assert_allclose(res.expectation_values[i], ref, atol=TOL[dtype], rtol=0)
+        np.testing.assert_allclose(res.values[i], ref, atol=TOL[dtype], rtol=0)
         np.testing.assert_allclose(res.probabilities[i], sv.probabilities(), atol=TOL[dtype])
 
 
@@ -40,7 +40,7 @@ def test_ideal_aer_on_random_circuits_and_blocks(rng, dtype):
     for i, qc in enumerate(circuits):
         sv = Statevector(qc)
         ref = [sv.expectation_value(op).real for op in ops]
-        np.testing.assert_allclose(res.expectation_values[i], ref, atol=TOL[dtype], rtol=0)
+        np.testing.assert_allclose(res.values[i], ref, atol=TOL[dtype], rtol=0)
 
 
 def test_noisy_density_matrix_is_exact():
@@ -54,7 +54,7 @@ def test_noisy_density_matrix_is_exact():
     res = simulate(qc, ["IZ", "ZI"], noise_model=noise)
     assert res.method == "aer" and res.metadata["aer_method"] == "density_matrix"
     # depolarizing: rho -> (1-p) rho + p I/2 per X, so <Z> shrinks by (1-p) per gate
-    np.testing.assert_allclose(res.expectation_values[0], [(1 - p) ** 2, -(1 - p)], atol=1e-10)
+    np.testing.assert_allclose(res.values[0], [(1 - p) ** 2, -(1 - p)], atol=1e-10)
 
 
 def test_noisy_shots_and_mid_circuit_measurement_go_to_aer(rng):
@@ -64,7 +64,7 @@ def test_noisy_shots_and_mid_circuit_measurement_go_to_aer(rng):
     qc.cx(0, 1)
     res = simulate(qc, ["ZI"], shots=4000, seed=7)
     assert res.method == "aer" and "mid-circuit" in res.metadata["reason"]
-    assert abs(res.expectation_values[0, 0]) < 5 * res.std_errors[0, 0] + 1e-3
+    assert abs(res.values[0, 0]) < 5 * res.std_errors[0, 0] + 1e-3
     assert sum(res.counts[0].values()) == 4000
     assert set(res.counts[0]) <= {"00", "11"}
 
@@ -77,7 +77,7 @@ def test_aer_mps_option(rng):
     for i, row in enumerate(pv):
         sv = Statevector(block.assign_parameters(row))
         ref = [sv.expectation_value(Pauli(label)).real for label in ("IIIIIZ", "ZIIIII")]
-        np.testing.assert_allclose(res.expectation_values[i], ref, atol=1e-10)
+        np.testing.assert_allclose(res.values[i], ref, atol=1e-10)
 
 
 def test_density_matrix_width_error_before_allocation():

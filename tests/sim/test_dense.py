@@ -108,4 +108,4 @@ def test_exact_pauli_expectations(dtype):
     res = simulate(qc, ops, method="statevector", dtype=dtype)
     sv = Statevector(qc)
     ref = [sv.expectation_value(op).real for op in ops]
-    np.testing.assert_allclose(res.expectation_values[0], ref, atol=TOL[dtype] * 10, rtol=0)
+    np.testing.assert_allclose(res.values[0], ref, atol=TOL[dtype] * 10, rtol=0)

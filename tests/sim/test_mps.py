@@ -42,7 +42,7 @@ def test_exact_on_attention_and_random_circuits(rng, dtype, engine):
         res = simulate(qc, ops, method="mps", dtype=dtype, mps_engine=engine)
         assert res.metadata["engine"] == engine
         np.testing.assert_allclose(
-            res.expectation_values[0], _expect(qc, ops), atol=TOL[dtype], rtol=0
+            res.values[0], _expect(qc, ops), atol=TOL[dtype], rtol=0
         )
         assert res.error_bounds.shape == (1, len(ops))
         if dtype == "complex128":
@@ -55,7 +55,7 @@ def test_value_array_observables_on_mps(rng):
     qc = qaoa_attention(s, 2)
     res = simulate(qc, v, method="mps")
     p = Statevector(qc).probabilities()
-    np.testing.assert_allclose(res.expectation_values[0], p[:6] @ v, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(res.values[0], p[:6] @ v, atol=1e-10, rtol=0)
 
 
 def _entangling_circuit(rng, n=8, layers=6):
@@ -76,7 +76,7 @@ def test_truncated_results_within_reported_bounds(rng, max_bond, engine):
     paulis = random_pauli_list(8, 6, seed=5, phase=False)
     ops = z_observables(8) + [SparsePauliOp(p) for p in paulis]
     res = simulate(qc, ops, method="mps", max_bond=max_bond, mps_engine=engine)
-    err = np.abs(res.expectation_values[0] - _expect(qc, ops))
+    err = np.abs(res.values[0] - _expect(qc, ops))
     assert res.truncation_error[0] > 0  # this circuit needs bond 16
     assert res.metadata["max_bond"] == [max_bond]
     assert np.all(err <= res.error_bounds[0] + 1e-12)
@@ -98,7 +98,7 @@ def test_gate_order_for_asymmetric_two_qubit_gates(engine):
     assert bound == 0.0
     ops = [SparsePauliOp(label) for label in ("IIZ", "IZI", "ZII", "IXI", "YXI", "ZZZ")]
     res = simulate(qc, ops, method="mps", mps_engine=engine)
-    np.testing.assert_allclose(res.expectation_values[0], _expect(qc, ops), atol=1e-12)
+    np.testing.assert_allclose(res.values[0], _expect(qc, ops), atol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["native", "quimb"])
@@ -116,7 +116,7 @@ def test_wide_block_agrees_with_aer_mps(rng, engine):
         aer_qc.save_expectation_value(op, range(n), label=f"o{k}")
     data = AerSimulator(method="matrix_product_state").run(aer_qc).result().data(0)
     ref = np.array([data[f"o{k}"] for k in range(len(ops))]).real
-    np.testing.assert_allclose(res.expectation_values[0], ref, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(res.values[0], ref, atol=1e-10, rtol=0)
 
 
 def test_mps_sampling_statistics(rng):
@@ -126,7 +126,7 @@ def test_mps_sampling_statistics(rng):
     res = simulate(block, ops, shots=4000, method="mps", seed=3)
     exact = _expect(block, ops)
     assert res.counts is not None and sum(res.counts[0].values()) == 4000
-    assert np.all(np.abs(res.expectation_values[0] - exact) < 5 * res.std_errors[0] + 1e-3)
+    assert np.all(np.abs(res.values[0] - exact) < 5 * res.std_errors[0] + 1e-3)
     counts = res.counts_array()[0]
     p = Statevector(block).probabilities()
     sigma = np.sqrt(p * (1 - p) / 4000) + 1e-9
@@ -140,6 +140,6 @@ def test_native_and_quimb_truncate_alike(rng):
     b = simulate(qc, ops, method="mps", max_bond=6, mps_engine="quimb")
     exact = _expect(qc, ops)
     for res in (a, b):
-        assert np.all(np.abs(res.expectation_values[0] - exact) <= res.error_bounds[0] + 1e-12)
+        assert np.all(np.abs(res.values[0] - exact) <= res.error_bounds[0] + 1e-12)
     # same truncation rule: similar discarded weight
     assert abs(a.truncation_error[0] - b.truncation_error[0]) < 0.5 * b.truncation_error[0] + 1e-9

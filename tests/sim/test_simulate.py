@@ -8,7 +8,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qiskit_qattn.circuits import (
-    attention_circuits,
+    prepare_head,
     qaoa_attention,
     value_observables,
     variational_block,
@@ -34,9 +34,9 @@ def test_every_method_agrees_on_one_problem(rng, dtype):
     results["values"] = simulate(problem, v, dtype=dtype)
     for name, res in results.items():
         assert isinstance(res, SimulationResult)
-        assert res.batch_shape == (3,) and res.expectation_values.shape == (3, 2), name
+        assert res.batch_shape == (3,) and res.values.shape == (3, 2), name
         assert res.dtype == dtype and res.shots is None
-        np.testing.assert_allclose(res.expectation_values, ref, atol=TOL[dtype], rtol=0,
+        np.testing.assert_allclose(res.values, ref, atol=TOL[dtype], rtol=0,
                                    err_msg=name)
 
 
@@ -54,9 +54,10 @@ def test_auto_choice_rule(rng):
 
 
 def test_probabilities_statevectors_and_counts(rng):
-    circuits = attention_circuits(rng.normal(size=(2, 4)), rng.normal(size=(6, 4)))
+    circuits = prepare_head(rng.normal(size=(2, 4)), rng.normal(size=(6, 4)),
+                            np.ones((6, 1))).circuits
     res = simulate(circuits)
-    assert res.probabilities.shape == (2, 8) and res.expectation_values.shape == (2, 0)
+    assert res.probabilities.shape == (2, 8) and res.values.shape == (2, 0)
     for i, qc in enumerate(circuits):
         np.testing.assert_allclose(res.probabilities[i], Statevector(qc).probabilities(),
                                    atol=1e-12)
@@ -76,10 +77,10 @@ def test_shot_estimates_are_unbiased(rng, method):
     scores = rng.normal(size=(2, 8))
     v = rng.normal(size=(8, 3))
     problem = qaoa_problem(scores, reps=2)
-    exact = simulate(problem, v).expectation_values
+    exact = simulate(problem, v).values
     res = simulate(problem, value_observables(v), shots=20000, seed=11, method=method)
     assert res.std_errors.shape == exact.shape and np.all(res.std_errors > 0)
-    assert np.all(np.abs(res.expectation_values - exact) < 5 * res.std_errors)
+    assert np.all(np.abs(res.values - exact) < 5 * res.std_errors)
 
 
 def test_parameter_values_broadcast_one_circuit(rng):
@@ -90,7 +91,7 @@ def test_parameter_values_broadcast_one_circuit(rng):
     for i, row in enumerate(pv):
         sv = Statevector(block.assign_parameters(row))
         ref = [sv.expectation_value(op).real for op in z_observables(4)]
-        np.testing.assert_allclose(res.expectation_values[i], ref, atol=1e-10)
+        np.testing.assert_allclose(res.values[i], ref, atol=1e-10)
 
 
 def test_width_beyond_memory_fails_before_allocating():
@@ -144,9 +145,9 @@ def test_bad_input_names_the_argument(rng):
     with pytest.raises(ValueError, match="mps_engine"):
         simulate(qc, "ZI", method="mps", mps_engine="tensorflow")
     with pytest.raises(ValueError, match="device"):
-        simulate(qc, "ZI", device="cpu")
+        simulate(qc, "ZI", torch_device="cpu")
     with pytest.raises(ValueError, match="device"):
-        simulate(qaoa_problem(rng.normal(size=4)), "ZI", method="aer", device="cpu")
+        simulate(qaoa_problem(rng.normal(size=4)), "ZI", method="aer", torch_device="cpu")
 
 
 def test_inputs_are_not_mutated(rng):

@@ -84,13 +84,13 @@ def test_simulate_value_outputs_per_head(rng, dtype):
     q, k, v = rng.normal(size=(2, 4, 8)), rng.normal(size=(2, 7, 8)), rng.normal(size=(2, 7, 3))
     problem = qaoa_problem_from_attention(q, k, reps=2)
     res = simulate(problem, v, dtype=dtype)
-    assert res.method == "structured" and res.expectation_values.shape == (2, 4, 3)
+    assert res.method == "structured" and res.values.shape == (2, 4, 3)
     scores = np.einsum("hqd,hkd->hqk", q, k) / np.sqrt(8)
     for h in range(2):
         for i in range(4):
             p = Statevector(qaoa_attention(scores[h, i], 2)).probabilities()
             np.testing.assert_allclose(
-                res.expectation_values[h, i], p[:7] @ v[h], atol=TOL[dtype], rtol=0
+                res.values[h, i], p[:7] @ v[h], atol=TOL[dtype], rtol=0
             )
 
 
@@ -100,10 +100,10 @@ def test_torch_device_path_matches_numba(rng, dtype):
     problem = qaoa_problem(rng.normal(size=(3, 12)), reps=2, mask=rng.random((3, 12)) < 0.9)
     v = rng.normal(size=(12, 2))
     cpu = simulate(problem, v, return_statevector=True, dtype=dtype)
-    torch_res = simulate(problem, v, return_statevector=True, device="cpu", dtype=dtype)
+    torch_res = simulate(problem, v, return_statevector=True, torch_device="cpu", dtype=dtype)
     assert torch_res.metadata["device"] == "cpu" and torch_res.statevectors.dtype == dtype
     np.testing.assert_allclose(torch_res.statevectors, cpu.statevectors, atol=TOL[dtype], rtol=0)
-    np.testing.assert_allclose(torch_res.expectation_values, cpu.expectation_values,
+    np.testing.assert_allclose(torch_res.values, cpu.values,
                                atol=TOL[dtype], rtol=0)
 
 

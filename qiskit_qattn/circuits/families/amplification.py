@@ -24,10 +24,10 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import DiagonalGate, MCPhaseGate, PauliEvolutionGate
 
+from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from ..schedules import family_schedule
 from ._angles import angle_array, check_reps, is_numeric, to_json
 from .ma_qaoa import _order_hamiltonian, resolve_max_order, walsh_order_diagonals
-from .rows import PreparedRows, circuit_metadata, marginal_angles, prepare_row
 
 FAMILY = "amplification"
 INITIAL_STATES = ("uniform", "warm")
@@ -44,13 +44,13 @@ def num_parameters(reps: int) -> int:
 
 
 def scheduled_angles(
-    rows: PreparedRows, reps: int, initial: str, max_order: int, key_order: str
-) -> np.ndarray:
+    rows: ScoreRows, reps: int, initial: str, max_order: int, key_order: str
+) -> tuple[np.ndarray, str]:
     """Angles ``[R, p, 2]`` (``[..., 0] = γ``, ``[..., 1] = β``) from the stored schedule."""
-    entry = family_schedule(
-        FAMILY, rows.num_qubits, reps, initial=initial, key_order=key_order, max_order=max_order
-    )
-    return (rows.features @ entry["weights"].T).reshape(rows.num_rows, reps, 2)
+    choice = family_schedule(FAMILY, rows.num_qubits, reps, flexible=("max_order",),
+                             initial=initial, key_order=key_order, max_order=max_order)
+    angles = (rows.features @ choice.weights.T).reshape(rows.num_rows, reps, 2)
+    return angles, choice.source
 
 
 def _prepare_initial(qc: QuantumCircuit, theta: np.ndarray | None, inverse: bool) -> None:
@@ -97,9 +97,10 @@ def amplification_attention(
     rows = prepare_row(scores, temperature, mask, key_order)
     m = rows.num_qubits
     k_max = resolve_max_order(m, max_order)
+    schedule = "explicit"
     if angles is None:
-        a = angle_array(scheduled_angles(rows, reps, initial, k_max, key_order)[0], (reps, 2),
-                        "angles")
+        scheduled, schedule = scheduled_angles(rows, reps, initial, k_max, key_order)
+        a = angle_array(scheduled[0], (reps, 2), "angles")
     else:
         a = angle_array(angles, (reps, 2), "angles")
     theta = marginal_angles(rows.probs)[0] if initial == "warm" else None
@@ -125,7 +126,7 @@ def amplification_attention(
         qc.x(range(m))
         _prepare_initial(qc, theta, inverse=False)
     qc.metadata = circuit_metadata(
-        rows, FAMILY, temperature, reps=reps, initial=initial, max_order=k_max,
-        key_ordering=key_order, num_parameters=2 * reps, angles=to_json(a),
+        rows, FAMILY, reps=reps, initial=initial, max_order=k_max,
+        key_ordering=key_order, num_parameters=2 * reps, angles=to_json(a), schedule=schedule,
     )
     return qc

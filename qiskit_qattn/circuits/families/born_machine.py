@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
-from ..schedules import family_schedule
+from ..rows import FEATURES, ScoreRows, circuit_metadata, marginal_angles, prepare_row
+from ..schedules import family_schedule, qubit_map
 from ._angles import angle_array, check_reps, to_json
-from .rows import FEATURES, PreparedRows, circuit_metadata, marginal_angles, prepare_row
 from .warm_start import conditional_angles
 
 FAMILY = "born_machine"
@@ -44,11 +44,11 @@ def num_parameters(num_qubits: int, layers: int) -> int:
     return (check_reps(layers, "layers", minimum=0) + 1) * int(num_qubits)
 
 
-def qubit_features(rows: PreparedRows) -> np.ndarray:
+def qubit_features(rows: ScoreRows) -> np.ndarray:
     """Per-qubit features ``ψ`` of every row: ``[rows, m, len(QUBIT_FEATURES)]``.
 
     Example:
-        >>> from qiskit_qattn.circuits.families.rows import prepare_rows
+        >>> from qiskit_qattn.circuits.rows import prepare_rows
         >>> qubit_features(prepare_rows([[0.0, 1.0, 2.0, 3.0]], key_order="sorted")).shape
         (1, 2, 9)
     """
@@ -80,10 +80,12 @@ def mapped_angles(features: Any, weights: Any) -> Any:
     return (features[:, None, :, :] * weights[None]).sum(-1)
 
 
-def scheduled_angles(rows: PreparedRows, layers: int, key_order: str) -> np.ndarray:
-    """Angles ``[R, L+1, m]`` from the stored map for every row."""
-    entry = family_schedule(FAMILY, rows.num_qubits, layers, key_order=key_order)
-    return mapped_angles(qubit_features(rows), entry["weights"])
+def scheduled_angles(rows: ScoreRows, layers: int, key_order: str) -> tuple[np.ndarray, str]:
+    """Angles ``[R, L+1, m]`` from the stored map for every row, and the schedule's source."""
+    m = rows.num_qubits
+    choice = family_schedule(FAMILY, m, layers, key_order=key_order)
+    weights = choice.weights[:, qubit_map(m, choice.num_qubits), :]
+    return mapped_angles(qubit_features(rows), weights), choice.source
 
 
 def born_machine_attention(
@@ -115,8 +117,10 @@ def born_machine_attention(
     layers = check_reps(layers, "layers", minimum=0)
     rows = prepare_row(scores, temperature, mask, key_order)
     m = rows.num_qubits
+    schedule = "explicit"
     if thetas is None:
-        t = angle_array(scheduled_angles(rows, layers, key_order)[0], (layers + 1, m), "thetas")
+        angles, schedule = scheduled_angles(rows, layers, key_order)
+        t = angle_array(angles[0], (layers + 1, m), "thetas")
     else:
         t = angle_array(thetas, (layers + 1, m), "thetas")
     qc = QuantumCircuit(m, name="born_machine_attention")
@@ -128,7 +132,7 @@ def born_machine_attention(
         for q in range(m):
             qc.ry(t[layer, q], q)
     qc.metadata = circuit_metadata(
-        rows, FAMILY, temperature, layers=layers, key_ordering=key_order,
-        num_parameters=(layers + 1) * m, thetas=to_json(t),
+        rows, FAMILY, layers=layers, key_ordering=key_order,
+        num_parameters=(layers + 1) * m, thetas=to_json(t), schedule=schedule,
     )
     return qc

@@ -31,9 +31,9 @@ from ...encoding import (
     walsh_coefficients,
     walsh_order,
 )
-from ..schedules import family_schedule
+from ..rows import ScoreRows, circuit_metadata, prepare_row
+from ..schedules import family_schedule, qubit_map
 from ._angles import angle_array, check_reps, is_numeric, to_json
-from .rows import PreparedRows, circuit_metadata, prepare_row
 
 FAMILY = "ma_qaoa"
 PHASE_SEPARATORS = ("auto", "walsh", "diagonal")
@@ -90,15 +90,38 @@ def split_parameters(
     return per[:, :, :max_order], per[:, :, max_order:]
 
 
+def adapt_layer_weights(
+    weights: np.ndarray, reps: int, num_qubits: int, max_order: int, stored_qubits: int,
+    stored_order: int,
+) -> np.ndarray:
+    """Map stored ``[p (K_s + m_s), F]`` layer weights to ``[p (K + m), F]``.
+
+    Walsh orders above ``K_s`` get zero weights (their angles are 0: the fitted circuit itself);
+    per-qubit mixer weights follow :func:`~qiskit_qattn.circuits.schedules.qubit_map`.
+
+    Example:
+        >>> adapt_layer_weights(np.ones((5, 2)), 1, 2, 3, 3, 2).shape
+        (5, 2)
+    """
+    per = weights.reshape(reps, stored_order + stored_qubits, -1)
+    gam = np.zeros((reps, max_order, per.shape[-1]))
+    k = min(max_order, stored_order)
+    gam[:, :k] = per[:, :k]
+    bet = per[:, stored_order:][:, qubit_map(num_qubits, stored_qubits)]
+    return np.concatenate([gam, bet], axis=1).reshape(reps * (max_order + num_qubits), -1)
+
+
 def scheduled_angles(
-    rows: PreparedRows, reps: int, max_order: int, key_order: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Angles from the stored schedule for each row: ``gammas [R, p, K]``, ``betas [R, p, m]``."""
-    entry = family_schedule(
-        FAMILY, rows.num_qubits, reps, key_order=key_order, max_order=max_order
-    )
-    params = rows.features @ entry["weights"].T
-    return split_parameters(params, rows.num_qubits, reps, max_order)
+    rows: ScoreRows, reps: int, max_order: int, key_order: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Angles from the stored schedule: ``gammas [R, p, K]``, ``betas [R, p, m]``, source."""
+    m = rows.num_qubits
+    choice = family_schedule(FAMILY, m, reps, flexible=("max_order",), key_order=key_order,
+                             max_order=max_order)
+    weights = adapt_layer_weights(choice.weights, reps, m, max_order, choice.num_qubits,
+                                  int(choice.options["max_order"]))
+    gammas, betas = split_parameters(rows.features @ weights.T, m, reps, max_order)
+    return gammas, betas, choice.source
 
 
 def ma_qaoa_attention(
@@ -146,8 +169,9 @@ def ma_qaoa_attention(
     k_max = resolve_max_order(m, max_order)
     if (gammas is None) != (betas is None):
         raise ValueError("pass both gammas and betas, or neither (stored schedule)")
+    schedule = "explicit"
     if gammas is None:
-        g_arr, b_arr = scheduled_angles(rows, reps, k_max, key_order)
+        g_arr, b_arr, schedule = scheduled_angles(rows, reps, k_max, key_order)
         g, b = angle_array(g_arr[0], (reps, k_max), "gammas"), angle_array(
             b_arr[0], (reps, m), "betas"
         )
@@ -175,9 +199,9 @@ def ma_qaoa_attention(
         for q in range(m):
             qc.rx(2 * b[layer, q], q)
     qc.metadata = circuit_metadata(
-        rows, FAMILY, temperature, reps=reps, max_order=k_max, key_ordering=key_order,
+        rows, FAMILY, reps=reps, max_order=k_max, key_ordering=key_order,
         num_parameters=reps * (k_max + m), gammas=to_json(g), betas=to_json(b),
-        phase_separator=phase_separator,
+        phase_separator=phase_separator, schedule=schedule,
     )
     return qc
 

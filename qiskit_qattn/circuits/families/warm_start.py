@@ -25,10 +25,16 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import PauliEvolutionGate, UCRYGate
 
+from ..rows import ScoreRows, circuit_metadata, marginal_angles, prepare_row
 from ..schedules import family_schedule
 from ._angles import angle_array, check_reps, to_json
-from .ma_qaoa import _order_hamiltonian, resolve_max_order, split_parameters, walsh_order_diagonals
-from .rows import PreparedRows, circuit_metadata, marginal_angles, prepare_row
+from .ma_qaoa import (
+    _order_hamiltonian,
+    adapt_layer_weights,
+    resolve_max_order,
+    split_parameters,
+    walsh_order_diagonals,
+)
 
 FAMILY = "warm_start"
 
@@ -117,14 +123,16 @@ def append_warm_start(qc: QuantumCircuit, angles: list[np.ndarray]) -> None:
 
 
 def scheduled_angles(
-    rows: PreparedRows, reps: int, window: int, max_order: int, key_order: str
-) -> tuple[np.ndarray, np.ndarray]:
+    rows: ScoreRows, reps: int, window: int, max_order: int, key_order: str
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Correction angles from the stored schedule: ``gammas [R, p, K]``, ``betas [R, p, m]``."""
-    entry = family_schedule(
-        FAMILY, rows.num_qubits, reps, key_order=key_order, max_order=max_order, window=window
-    )
-    params = rows.features @ entry["weights"].T
-    return split_parameters(params, rows.num_qubits, reps, max_order)
+    m = rows.num_qubits
+    choice = family_schedule(FAMILY, m, reps, flexible=("max_order",), key_order=key_order,
+                             max_order=max_order, window=window)
+    weights = adapt_layer_weights(choice.weights, reps, m, max_order, choice.num_qubits,
+                                  int(choice.options["max_order"]))
+    gammas, betas = split_parameters(rows.features @ weights.T, m, reps, max_order)
+    return gammas, betas, choice.source
 
 
 def warm_start_attention(
@@ -166,13 +174,14 @@ def warm_start_attention(
     k_max = resolve_max_order(m, max_order)
     if (gammas is None) != (betas is None):
         raise ValueError("pass both gammas and betas, or neither (stored schedule)")
+    schedule = "explicit" if reps else "closed form"
     if reps == 0:
         if gammas is not None and np.size(np.asarray(gammas, dtype=object)) != 0:
             raise ValueError("reps=0 takes no correction angles; got gammas")
         g = np.empty((0, k_max), dtype=object)
         b = np.empty((0, m), dtype=object)
     elif gammas is None:
-        g_arr, b_arr = scheduled_angles(rows, reps, c, k_max, key_order)
+        g_arr, b_arr, schedule = scheduled_angles(rows, reps, c, k_max, key_order)
         g = angle_array(g_arr[0], (reps, k_max), "gammas")
         b = angle_array(b_arr[0], (reps, m), "betas")
     else:
@@ -194,8 +203,9 @@ def warm_start_attention(
                 qc.rz(2 * b[layer, q], q)
                 qc.ry(float(theta[q]), q)
     qc.metadata = circuit_metadata(
-        rows, FAMILY, temperature, reps=reps, window=c, max_order=k_max, key_ordering=key_order,
+        rows, FAMILY, reps=reps, window=c, max_order=k_max, key_ordering=key_order,
         num_parameters=reps * (k_max + m), gammas=to_json(g), betas=to_json(b),
         two_qubit_gates_logical=sum(2 ** min(c, m - 1 - k) for k in range(m - 1) if c > 0),
+        schedule=schedule,
     )
     return qc

@@ -1,0 +1,5 @@
+"""``python -m qiskit_qattn.cli``."""
+
+from . import main
+
+raise SystemExit(main())
