@@ -8,8 +8,9 @@ through the slot expressions ``a_k = e_k(p)``. Then
 
 exactly, for any expressions ``e_k`` (affine, bilinear, ...): the shift is applied to the slot,
 and the derivative of the expression is evaluated at the row's values. All slot values of a
-whole batch, shifted and unshifted, are computed with numpy from the expressions (compiled once
-per circuit with sympy), so a batch becomes one broadcast PUB of the slot circuit.
+whole batch, shifted and unshifted, and all ``de_k/dp_j`` are computed with numpy (polynomial
+angles from their monomials, other angles from one compiled sympy function), so a batch
+becomes one broadcast PUB of the slot circuit.
 
 Other parameterized gates are first translated into those rotations with Qiskit's
 ``TranslateParameterizedGates`` (e.g. ``cry`` -> ``ry``, ``cx``); ISA circuits of IBM devices
@@ -35,85 +36,132 @@ from qiskit.circuit import (
 SHIFTABLE_GATES = ("rx", "ry", "rz", "p", "u1", "rxx", "ryy", "rzz", "rzx")
 
 
-def _lambdify(sym, names: dict[str, int]):
-    """``f(values [rows, P]) -> [rows]`` evaluating the sympy expression ``sym`` on every row."""
-    import sympy
+class _RowFunctions:
+    """Sympy expressions of the circuit parameters compiled into one numpy function.
 
-    symbols = sorted(sym.free_symbols, key=lambda s: s.name)
-    columns = [names[s.name] for s in symbols]
-    fn = sympy.lambdify(symbols, sym, modules="numpy")
+    ``f(values [rows, P]) -> [rows, len(expressions)]`` (one ``lambdify`` for all of them).
+    Only angles that are not polynomials in the parameters (``sin``, ``exp``, ...) need it.
+    """
 
-    def evaluate(values: np.ndarray) -> np.ndarray:
-        out = fn(*(values[:, c] for c in columns))
-        return np.broadcast_to(np.real(np.asarray(out, dtype=complex)), values.shape[:1])
+    def __init__(self, expressions: list, names: dict[str, int]) -> None:
+        import sympy
 
-    return evaluate
+        self.size = len(expressions)
+        if not expressions:
+            return
+        symbols = sorted(set().union(*(e.free_symbols for e in expressions)),
+                         key=lambda s: s.name)
+        self._columns = [names[s.name] for s in symbols]
+        # Plain identifiers (parameter names such as "x[0]" are not) spare lambdify a pass.
+        plain = [sympy.Symbol(f"p{i}") for i in range(len(symbols))]
+        renamed = [e.xreplace(dict(zip(symbols, plain, strict=True))) for e in expressions]
+        self._fn = sympy.lambdify(plain, renamed, modules="numpy", dummify=False)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        out = np.empty((values.shape[0], self.size))
+        if self.size:
+            results = self._fn(*(values[:, c] for c in self._columns))
+            for i, r in enumerate(results):
+                out[:, i] = np.real(np.asarray(r, dtype=complex))
+        return out
 
 
 @dataclass
-class _Term:
-    """``de_k/dp_j`` of one slot and one circuit parameter: a constant or a row function."""
+class _Monomials:
+    """``sum_m coeff[m] * prod_p values[:, p] ** exponents[m, p]``, scattered into ``slot[m]``."""
 
-    slot: int
-    param: int
-    constant: float | None = None
-    function: object = None
+    slot: np.ndarray  # [M]
+    coeff: np.ndarray  # [M]
+    exponents: np.ndarray  # [M, P]
 
-    def value(self, values: np.ndarray) -> np.ndarray | float:
-        return self.constant if self.function is None else self.function(values)
+    def evaluate(self, values: np.ndarray, exponents: np.ndarray | None = None) -> np.ndarray:
+        exps = self.exponents if exponents is None else exponents
+        return np.prod(values[:, None, :] ** exps[None], axis=2)  # [rows, M]
 
 
 @dataclass
 class ShiftPlan:
     """The slot circuit of ``circuit`` and the chain rule from slots back to its parameters.
 
+    Slot angles are split into an affine part (``values @ linear + offsets``), higher-degree
+    monomials (evaluated and differentiated exactly with numpy) and, for angles that are not
+    polynomials, compiled sympy functions.
+
     Attributes:
         circuit: the circuit the plan was built for (kept so identity checks stay valid).
         slot_circuit: ``circuit`` with angle ``slots[k]`` in the ``k``-th parameterized rotation
             and no global phase; its parameters are exactly the slots, in order.
         num_slots: number of parameterized rotations.
-        terms: the non-zero ``de_k/dp_j``.
+        depends: ``[num_slots, num_parameters]``, whether slot ``k``'s angle uses parameter ``j``.
     """
 
     circuit: QuantumCircuit
     slot_circuit: QuantumCircuit
     num_slots: int
-    terms: list[_Term]
+    depends: np.ndarray
     _offsets: np.ndarray = field(repr=False)
     _linear: np.ndarray = field(repr=False)
-    _nonlinear: list[tuple[int, object]] = field(repr=False)
+    _monomials: _Monomials = field(repr=False)
+    _other_slots: list[int] = field(repr=False)
+    _other_values: _RowFunctions = field(repr=False)
+    _other_derivatives: dict[tuple[int, int], int] = field(repr=False)
+    _other_derivative_values: _RowFunctions = field(repr=False)
 
     def slot_values(self, values: np.ndarray) -> np.ndarray:
         """Slot angles ``[rows, num_slots]`` for circuit parameter values ``[rows, P]``.
 
         Example:
             >>> from qiskit.circuit import Parameter
-            >>> a = Parameter("a"); qc = QuantumCircuit(1); _ = qc.ry(2 * a + 1, 0)
+            >>> a = Parameter("a"); qc = QuantumCircuit(1); _ = qc.ry(2 * a * a + 1, 0)
             >>> build_shift_plan(qc).slot_values(np.array([[0.5]]))
-            array([[2.]])
+            array([[1.5]])
         """
         out = values @ self._linear + self._offsets
-        for k, fn in self._nonlinear:
-            out[:, k] = fn(values)
+        mono = self._monomials
+        if mono.slot.size:
+            terms = mono.coeff * mono.evaluate(values)
+            for k in np.unique(mono.slot):
+                out[:, k] += terms[:, mono.slot == k].sum(axis=1)
+        if self._other_slots:
+            out[:, self._other_slots] = self._other_values(values)
         return out
 
     def slots_of(self, params: Sequence[int]) -> np.ndarray:
         """Sorted indices of the slots whose angle depends on any of ``params``."""
-        wanted = set(params)
-        return np.array(sorted({t.slot for t in self.terms if t.param in wanted}), dtype=int)
+        return np.flatnonzero(self.depends[:, list(params)].any(axis=1))
 
     def chain_rule(
         self, values: np.ndarray, slots: np.ndarray, params: Sequence[int]
     ) -> np.ndarray:
         """Coefficients ``[rows, len(slots), len(params)]`` of ``d a_slot / d p_param``."""
+        params = list(params)
         rows = values.shape[0]
+        coeffs = np.broadcast_to(self._linear[params][:, slots].T,
+                                 (rows, len(slots), len(params))).copy()
         slot_pos = {int(s): i for i, s in enumerate(slots)}
-        param_pos = {int(p): j for j, p in enumerate(params)}
-        coeffs = np.zeros((rows, len(slots), len(params)))
-        for term in self.terms:
-            i, j = slot_pos.get(term.slot), param_pos.get(term.param)
-            if i is not None and j is not None:
-                coeffs[:, i, j] = term.value(values)
+        mono = self._monomials
+        if mono.slot.size:
+            in_slots = np.array([int(k) in slot_pos for k in mono.slot])
+            for j_out, j in enumerate(params):
+                use = in_slots & (mono.exponents[:, j] > 0)
+                if not use.any():
+                    continue
+                exps = mono.exponents[use].copy()
+                factor = mono.coeff[use] * exps[:, j]
+                exps[:, j] -= 1
+                terms = factor * mono.evaluate(values, exps)
+                for m, k in enumerate(mono.slot[use]):
+                    coeffs[:, slot_pos[int(k)], j_out] += terms[:, m]
+        if self._other_derivatives:
+            derivs = None
+            for j_out, j in enumerate(params):
+                for k in self._other_slots:
+                    index = self._other_derivatives.get((k, j))
+                    if index is None or k not in slot_pos:
+                        continue
+                    if derivs is None:
+                        derivs = self._other_derivative_values(values)
+                    coeffs[:, slot_pos[k], j_out] = derivs[:, index]
         return coeffs
 
 
@@ -176,36 +224,66 @@ def build_shift_plan(circuit: QuantumCircuit) -> ShiftPlan:
             op = inst.operation.base_class(slots[k])
             slot_circuit._append(CircuitInstruction(op, inst.qubits, inst.clbits))
 
-    # Derivatives by sympy on the sympified angle: ParameterExpression.gradient(...).sympify()
-    # can name the wrong symbol (seen with Qiskit 2.6 on ParameterVector products).
+    # Angles are differentiated from their sympy form: ParameterExpression.gradient(...)
+    # .sympify() can name the wrong symbol (seen with Qiskit 2.6 on ParameterVector products).
     import sympy
 
     num_params = len(names)
     linear = np.zeros((num_params, len(expressions)))
     offsets = np.zeros(len(expressions))
-    nonlinear: list[tuple[int, object]] = []
-    terms: list[_Term] = []
+    depends = np.zeros((len(expressions), num_params), dtype=bool)
+    mono_slot: list[int] = []
+    mono_coeff: list[float] = []
+    mono_exps: list[np.ndarray] = []
+    other_slots: list[int] = []
+    other_exprs: list = []
+    other_derivatives: dict[tuple[int, int], int] = {}
+    derivative_exprs: list = []
     for k, expr in enumerate(expressions):
-        sym = sympy.sympify(expr.sympify())
-        affine = True
-        for symbol in sorted(sym.free_symbols, key=lambda s: s.name):
+        sym = expr.sympify()
+        symbols = sorted(sym.free_symbols, key=lambda s: s.name)
+        columns = []
+        for symbol in symbols:
             j = names.get(symbol.name)
             if j is None:
                 raise ValueError(f"circuit: rotation angle {expr} uses unknown parameter {symbol}")
-            derivative = sympy.diff(sym, symbol)
-            if derivative.free_symbols:
-                terms.append(_Term(k, j, function=_lambdify(derivative, names)))
-                affine = False
-                continue
-            coefficient = float(sympy.re(derivative))
-            if coefficient != 0.0:
-                terms.append(_Term(k, j, constant=coefficient))
-                linear[j, k] = coefficient
-        if affine:
-            offsets[k] = float(sympy.re(sym.subs({s: 0 for s in sym.free_symbols})))
-        else:
-            nonlinear.append((k, _lambdify(sym, names)))
-    return ShiftPlan(circuit, slot_circuit, len(expressions), terms, offsets, linear, nonlinear)
+            columns.append(j)
+            depends[k, j] = True
+        try:
+            poly = sympy.Poly(sym, *symbols)
+            terms = [(monom, complex(coeff)) for monom, coeff in poly.terms()]
+        except (sympy.PolynomialError, TypeError, ValueError):
+            terms = None
+        if terms is not None and all(abs(c.imag) < 1e-12 for _, c in terms):
+            for monom, coeff in terms:
+                degree = sum(monom)
+                if degree == 0:
+                    offsets[k] += coeff.real
+                elif degree == 1:
+                    linear[columns[monom.index(1)], k] += coeff.real
+                else:
+                    exps = np.zeros(num_params, dtype=int)
+                    for column, power in zip(columns, monom, strict=True):
+                        exps[column] = power
+                    mono_slot.append(k)
+                    mono_coeff.append(coeff.real)
+                    mono_exps.append(exps)
+            continue
+        # Not a polynomial: compile its value and derivatives (sympy.diff; see the note above).
+        other_slots.append(k)
+        other_exprs.append(sym)
+        for symbol, j in zip(symbols, columns, strict=True):
+            other_derivatives[(k, j)] = len(derivative_exprs)
+            derivative_exprs.append(sympy.diff(sym, symbol))
+    monomials = _Monomials(
+        np.array(mono_slot, dtype=int), np.array(mono_coeff, dtype=float),
+        np.array(mono_exps, dtype=int).reshape(len(mono_slot), num_params),
+    )
+    return ShiftPlan(
+        circuit, slot_circuit, len(expressions), depends, offsets, linear, monomials,
+        other_slots, _RowFunctions(other_exprs, names), other_derivatives,
+        _RowFunctions(derivative_exprs, names),
+    )
 
 
 class ShiftPlanCache:
