@@ -7,6 +7,8 @@ Factories return genuine ``EstimatorQNN`` / ``SamplerQNN`` objects that ``TorchC
 - :func:`self_attention_qnn`: a whole attention layer over a short token sequence in one
   circuit (key register in ``sum_t sqrt(p_t)|t>``, values as expectation values);
 - :func:`key_distribution_qnn`: the attention row itself, as a ``SamplerQNN``;
+- :func:`family_qnn`: a registered circuit family's attention row (built by
+  :func:`qiskit_qattn.circuits.prepare_head`) with its schedule angles as weights;
 - :func:`estimator_qnn` / :func:`sampler_qnn`: the same machinery for your own circuit.
 
 Each can be ISA-compiled for a device (``device=``, observables laid out), runs on the
@@ -29,6 +31,7 @@ from .factories import (
     sampler_qnn,
     self_attention_qnn,
 )
+from .family import SCHEDULED_FAMILIES, family_head_circuit, family_qnn
 from .gradients import BatchedParamShiftEstimatorGradient, BatchedParamShiftSamplerGradient
 from .layout import QNNLayout, qnn_layout
 from .multiplexer import multiplexed_ry
@@ -39,11 +42,14 @@ __all__ = [
     "BatchedParamShiftEstimatorGradient",
     "BatchedParamShiftSamplerGradient",
     "CompiledCircuit",
+    "SCHEDULED_FAMILIES",
     "QNNLayout",
     "check_layout",
     "compile_for_device",
     "default_precision",
     "estimator_qnn",
+    "family_head_circuit",
+    "family_qnn",
     "key_distribution_circuit",
     "key_distribution_qnn",
     "make_estimator",
