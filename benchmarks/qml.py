@@ -4,14 +4,14 @@ Usage: python benchmarks/qml.py [--parts speed accuracy] [--quick] [--seeds N] [
                                 [--maxiter M] [--pairs 6,9 3,5] [--results-md FILE]
 
 1. Training-step time at batch 16 through the user's entry point (``TorchConnector`` forward,
-   backward, Adam step), the package's batched parameter-shift gradient vs
-   qiskit-machine-learning's default ``ParamShiftEstimatorGradient`` on the *same* QNN object
-   (same circuit, observables and primitive), for the self-attention QNN (16 sequences = 16
-   rows) and the QSANN q/k/v QNN (16 sequences of 4 tokens = 64 rows), on the reference
-   ``StatevectorEstimator``, Aer's ``EstimatorV2`` (logical and ISA-compiled for fake_torino)
-   and Runtime's executor-based ``Estimator`` in local mode on fake_nairobi (self-attention QNN
-   only: local mode simulates each PUB with device noise). Both gradients are
-   computed at the same point and compared (max abs. difference; exact primitives only).
+   backward, Adam step): the package's QNN with its batched parameter-shift gradient vs the
+   stock ``EstimatorQNN``/``SamplerQNN`` on the same circuit, observables and primitive with
+   qiskit-machine-learning's default gradient. QNNs: self-attention (16 sequences = 16 rows),
+   QSANN q/k/v (16 sequences of 4 tokens = 64 rows), key distribution (``SamplerQNN``).
+   Primitives: the reference ones, Aer's V2 (logical and ISA-compiled for fake_torino) and
+   Runtime's executor-based ``Estimator`` in local mode on fake_nairobi (self-attention only:
+   local mode simulates each PUB with device noise). Both gradients are computed at the same
+   point and compared (max abs. difference).
 2. Accuracy on held-out real data: scikit-learn's digits, two classes, each image as 4 patch
    tokens of 2 PCA features; the quantum self-attention QNN trained with
    ``NeuralNetworkClassifier`` (L-BFGS-B) and with ``TorchConnector`` + Adam, the same models
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qiskit_qattn.qml import make_estimator, self_attention_qnn
+from qiskit_qattn.qml import key_distribution_qnn, make_estimator, make_sampler, self_attention_qnn
 from qiskit_qattn.qml.datasets import TokenDataset, digit_tokens
 from qiskit_qattn.qml.models import (
     ClassicalAttentionPooling,
@@ -47,8 +47,16 @@ from qiskit_qattn.qml.models import (
 HERE = Path(__file__).resolve().parent
 SECTION = "qml"
 BATCH = 16
+SHOTS = 4096
 #: Aer on one thread: faster than its default threading for these small circuits here.
 AER_OPTIONS = {"backend_options": {"max_parallel_threads": 1}}
+
+
+def sampler(kind: str) -> Any:
+    if kind == "aer":
+        return make_sampler("aer", shots=SHOTS, seed=11,
+                            options={"backend_options": {"max_parallel_threads": 1}})
+    return make_sampler(kind, shots=SHOTS, seed=11)
 
 
 def estimator(kind: str) -> Any:
@@ -73,17 +81,43 @@ class _Stepper:
     def __init__(self, model: torch.nn.Module, x: np.ndarray) -> None:
         self.model = model
         self.x = torch.tensor(x, dtype=torch.float32)
-        self.target = torch.ones(len(x))
         self.opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         self.times: list[float] = []
 
     def step(self) -> None:
         start = time.perf_counter()
         self.opt.zero_grad()
-        loss = ((self.model(self.x) - self.target) ** 2).mean()
+        out = self.model(self.x).reshape(len(self.x), -1)
+        loss = ((out - 1.0) ** 2).mean()
         loss.backward()
         self.opt.step()
         self.times.append(time.perf_counter() - start)
+
+
+def stock_peer(qnn: Any) -> Any:
+    """The same circuit as a stock qiskit-machine-learning QNN, built the way its docs show.
+
+    No ``gradient=`` argument: ``EstimatorQNN`` / ``SamplerQNN`` pick their own default
+    (``ParamShiftEstimatorGradient`` / ``ParamShiftSamplerGradient``) on the same primitive.
+    """
+    from qiskit_machine_learning.neural_networks import EstimatorQNN, SamplerQNN
+
+    if isinstance(qnn, EstimatorQNN):
+        return EstimatorQNN(circuit=qnn.circuit, observables=qnn.observables,
+                            input_params=qnn.input_params, weight_params=qnn.weight_params,
+                            estimator=qnn.estimator)
+    return SamplerQNN(circuit=qnn.circuit, sampler=qnn.sampler, input_params=qnn.input_params,
+                      weight_params=qnn.weight_params)
+
+
+def _with_peer(model: torch.nn.Module, owner: torch.nn.Module) -> Any:
+    """Swap ``owner``'s TorchConnector for one around the stock peer, same initial weights."""
+    from qiskit_machine_learning.connectors import TorchConnector
+
+    peer = stock_peer(owner.qnn)
+    weights = owner.connector.weight.detach().numpy().copy()
+    owner.qnn, owner.connector = peer, TorchConnector(peer, initial_weights=weights)
+    return peer
 
 
 def _gradient_at(qnn: Any, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -93,68 +127,109 @@ def _gradient_at(qnn: Any, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray
 
 
 def compare_training_steps(
-    build: Callable[..., tuple[torch.nn.Module, Any]], est: Any, device: str | None,
-    x: np.ndarray, reps_batched: int, reps_default: int,
-) -> dict[str, StepTiming]:
-    """Batched and default gradient on the same QNN shape, steps interleaved.
+    build: Callable[..., tuple[torch.nn.Module, torch.nn.Module]], prim: Any,
+    device: str | None, x: np.ndarray, reps_batched: int, reps_default: int,
+) -> dict[str, StepTiming | str]:
+    """The package's QNN (batched gradient) and its stock peer, training steps interleaved.
 
     Alternating the two paths step by step exposes both to the same load on a shared machine.
+    A peer that cannot run (e.g. Qiskit ML's sampler gradient on an ISA circuit) is reported
+    by its error instead of a time.
     """
-    steppers, qnns = {}, {}
-    for gradient in ("batched", "default"):
-        model, qnns[gradient] = build(est, device, gradient)
-        steppers[gradient] = _Stepper(model, x)
-        steppers[gradient].step()  # warm-up: shift plan, gradient-circuit caches
+    steppers, qnns, failures = {}, {}, {}
+    for path in ("batched", "stock"):
+        model, owner = build(prim, device)
+        qnns[path] = _with_peer(model, owner) if path == "stock" else owner.qnn
+        steppers[path] = _Stepper(model, x)
+        try:
+            steppers[path].step()  # warm-up: shift plan, gradient-circuit caches
+        except Exception as exc:  # noqa: BLE001 - the peer's failure is the measurement
+            failures[path] = f"fails: {type(exc).__name__}"
     for i in range(max(reps_batched, reps_default)):
-        if i < reps_batched:
+        if i < reps_batched and "batched" not in failures:
             steppers["batched"].step()
-        if i < reps_default:
-            steppers["default"].step()
-    return {g: StepTiming(statistics.median(steppers[g].times[1:]), _gradient_at(qnns[g], x))
-            for g in steppers}
+        if i < reps_default and "stock" not in failures:
+            steppers["stock"].step()
+    out: dict[str, StepTiming | str] = dict(failures)
+    for path, stepper in steppers.items():
+        if path not in failures:
+            out[path] = StepTiming(statistics.median(stepper.times[1:]),
+                                   _gradient_at(qnns[path], x))
+    return out
 
 
 def speed_rows(quick: bool) -> list[list[str]]:
     data = digit_tokens((6, 9), seed=0)
     x = data.x_train[:BATCH]
-    primitives = [("reference", None), ("aer", None), ("aer", "fake_torino"),
-                  ("runtime", "fake_nairobi")]
-    models: list[tuple[str, Callable[..., tuple[torch.nn.Module, Any]]]] = [
-        ("self-attention QNN (3 qubits, 8 weights, 16 rows)", _attention_model),
-        ("QSANN q/k/v QNN (6 qubits, 18 weights, 64 rows)", _qsann_model),
+    estimator_prims = [("reference", None), ("aer", None), ("aer", "fake_torino"),
+                       ("runtime", "fake_nairobi")]
+    sampler_prims = [("reference", None), ("aer", None), ("aer", "fake_torino")]
+    models: list[tuple[str, Callable[..., Any], list]] = [
+        ("EstimatorQNN: self-attention (3 qubits, 8 weights, 16 rows)", _attention_model,
+         estimator_prims),
+        ("EstimatorQNN: QSANN q/k/v (6 qubits, 18 weights, 64 rows)", _qsann_model,
+         estimator_prims),
+        (f"SamplerQNN: key distribution (2 qubits, 5 weights, 16 rows, {SHOTS} shots)",
+         _keys_model, sampler_prims),
     ]
     rows = []
-    for label, build in models:
-        for kind, device in primitives:
+    for label, build, prims in models:
+        for kind, device in prims:
             if kind == "runtime" and build is _qsann_model:
-                # Local mode simulates every PUB with device noise: the default gradient's
+                # Local mode simulates every PUB with device noise: the stock gradient's
                 # ~9k PUBs (64 rows x 4 outputs x 36 shifts) take tens of minutes here.
                 continue
             reps_batched, reps_default = (1, 1) if quick or kind == "runtime" else (7, 3)
-            timings = compare_training_steps(build, estimator(kind), device, x, reps_batched,
-                                             reps_default)
-            b, d = timings["batched"], timings["default"]
+            prim = sampler(kind) if build is _keys_model else estimator(kind)
+            timings = compare_training_steps(build, prim, device, x, reps_batched, reps_default)
+            b, d = timings["batched"], timings["stock"]
+            where = f"{kind} ({device})" if device else kind
+            if isinstance(d, str):
+                rows.append([label, where, f"{b.seconds:.3f}", d, "n/a", "n/a"])
+                print(rows[-1], flush=True)
+                continue
             if kind == "runtime":
                 agree = "shot noise (precision 0.03, device noise)"
+            elif build is _keys_model:
+                diff = float(np.abs(b.grads[1] - d.grads[1]).max())
+                agree = f"{diff:.1e} (shot noise, {SHOTS} shots)"
             else:
                 diff = float(np.abs(b.grads[1] - d.grads[1]).max())
                 agree = f"{diff:.1e}"
-            where = f"{kind} ({device})" if device else kind
             rows.append([label, where, f"{b.seconds:.3f}", f"{d.seconds:.3f}",
                          f"**{d.seconds / b.seconds:.1f}x**", agree])
             print(rows[-1], flush=True)
     return rows
 
 
-def _attention_model(est: Any, device: str | None, gradient: str):
-    model = QuantumAttentionClassifier(4, 2, estimator=est, device=device, gradient=gradient,
-                                       seed=0)
-    return model, model.qnn
+def _attention_model(est: Any, device: str | None):
+    model = QuantumAttentionClassifier(4, 2, estimator=est, device=device, seed=0)
+    return model, model
 
 
-def _qsann_model(est: Any, device: str | None, gradient: str):
-    model = QSANNClassifier(4, 2, estimator=est, device=device, gradient=gradient, seed=0)
-    return model, model.attention.qnn
+def _qsann_model(est: Any, device: str | None):
+    model = QSANNClassifier(4, 2, estimator=est, device=device, seed=0)
+    return model, model.attention
+
+
+class _KeyDistribution(torch.nn.Module):
+    """``TorchConnector`` around :func:`key_distribution_qnn` (4 tokens, learned query)."""
+
+    def __init__(self, smp: Any, device: str | None) -> None:
+        super().__init__()
+        from qiskit_machine_learning.connectors import TorchConnector
+
+        self.qnn = key_distribution_qnn(4, 2, sampler=smp, device=device)
+        init = np.random.default_rng(0).normal(scale=0.1, size=self.qnn.num_weights)
+        self.connector = TorchConnector(self.qnn, initial_weights=init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.connector(x).to(x.dtype)
+
+
+def _keys_model(smp: Any, device: str | None):
+    model = _KeyDistribution(smp, device)
+    return model, model
 
 
 # ----------------------------------------------------------------------------- 2. accuracy
@@ -310,13 +385,15 @@ def speed_section(quick: bool) -> str:
         "absolute times). Accuracy: section `qml-accuracy`.",
         "",
         "Training step at batch 16 (TorchConnector forward + backward + Adam step) with the "
-        "package's batched parameter-shift gradient (`gradient=\"batched\"`, the factories' "
-        "default: one primitive job, one broadcast PUB per backward) vs qiskit-machine-"
-        "learning's default `ParamShiftEstimatorGradient` (`gradient=\"default\"`) on the "
-        "same QNN; the last column is the max abs. difference of the two gradients at the "
-        "same point. Goal: >= 10x at batch 16, same results to float tolerance.",
+        "package's QNN and its batched parameter-shift gradient (`gradient=\"batched\"`, the "
+        "factories' default: one primitive job, one broadcast PUB per backward) vs the stock "
+        "peer: the same circuit, observables and primitive given to qiskit-machine-learning's "
+        "`EstimatorQNN` / `SamplerQNN` without a `gradient=` (their defaults "
+        "`ParamShiftEstimatorGradient` / `ParamShiftSamplerGradient`), same initial weights; the "
+        "last column is the max abs. difference of the two weight gradients at the same point. "
+        "Goal: >= 10x at batch 16, same results to float tolerance.",
         "",
-        markdown_table(["QNN", "primitive", "batched step [s]", "default step [s]", "speed-up",
+        markdown_table(["QNN", "primitive", "batched step [s]", "stock step [s]", "speed-up",
                         "max abs. diff. of gradients"], speed),
         "",
         SPEED_READING,

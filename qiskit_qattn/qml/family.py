@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from qiskit import transpile
 from qiskit.circuit import ParameterVector
 
 from ..circuits import FAMILY_NAMES, get_family, prepare_head
@@ -24,6 +25,7 @@ from .layout import QNNLayout
 
 #: Families whose schedule angles may be ``Parameter`` objects (the QNN's weights).
 SCHEDULED_FAMILIES = ("qaoa", "ma_qaoa")
+UNROLL_BASIS = ["h", "x", "sx", "cx", "rx", "ry", "rz", "rzz"]
 
 
 def _schedule_shapes(family: str, reps: int, num_qubits: int) -> tuple[tuple, tuple]:
@@ -91,7 +93,10 @@ def family_head_circuit(
     gammas = np.array(list(gamma), dtype=object).reshape(g_shape).tolist()
     betas = np.array(list(beta), dtype=object).reshape(b_shape).tolist()
     symbolic = prepare_head(Q, K, values, gammas=gammas, betas=betas, **common)
-    circuit = symbolic.circuits[int(query)].copy()
+    # Unrolled to plain rotations: Aer (and devices) do not take a parameterized
+    # PauliEvolutionGate, and the shift rule wants one rotation per angle anyway.
+    circuit = transpile(symbolic.circuits[int(query)], basis_gates=UNROLL_BASIS,
+                        optimization_level=0)
     if circuit.num_qubits != m or circuit.num_clbits:
         raise RuntimeError(f"family {family!r} built a circuit other than an unmeasured "
                            f"{m}-qubit key register")

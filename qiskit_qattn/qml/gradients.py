@@ -57,6 +57,36 @@ def _group_rows(
     return groups
 
 
+
+def outcome_probabilities(bits: Any, positions: Sequence[int] | None = None) -> np.ndarray:
+    """Outcome frequencies ``[*shape, 2**len(positions)]`` of a ``BitArray``, counted with numpy.
+
+    Outcome ``k`` has bit ``i`` equal to the register's bit ``positions[i]`` (default: all bits in
+    order). ``BitArray.get_int_counts`` converts shot by shot in Python (seconds at 10^5 shots).
+
+    Example:
+        >>> from qiskit.primitives import BitArray
+        >>> bits = BitArray.from_counts({0: 1, 3: 3}, num_bits=2)
+        >>> outcome_probabilities(bits).tolist()
+        [0.25, 0.0, 0.0, 0.75]
+        >>> outcome_probabilities(bits, positions=[1]).tolist()
+        [0.25, 0.75]
+    """
+    positions = list(range(bits.num_bits)) if positions is None else [int(q) for q in positions]
+    if len(positions) > 24:
+        raise ValueError(f"outcome_probabilities: {len(positions)} bits are too many to tabulate")
+    raw = np.asarray(bits.array)  # [*shape, shots, bytes], most significant byte first
+    nbytes = raw.shape[-1]
+    ints = np.zeros(raw.shape[:-1], dtype=np.int64)
+    for i, q in enumerate(positions):
+        ints |= ((raw[..., nbytes - 1 - q // 8] >> (q % 8)) & 1).astype(np.int64) << i
+    size = 1 << len(positions)
+    flat = ints.reshape(-1, raw.shape[-2])
+    offsets = np.arange(flat.shape[0])[:, None] * size
+    counts = np.bincount((flat + offsets).ravel(), minlength=flat.shape[0] * size)
+    return (counts.reshape(*raw.shape[:-2], size) / raw.shape[-2]).astype(float)
+
+
 def _shifted_slot_values(plan: ShiftPlan, values: np.ndarray, slots: np.ndarray) -> np.ndarray:
     """``[2S, rows, num_slots]``: slot ``slots[s]`` shifted by ``+π/2`` (first S) / ``-π/2``."""
     base = plan.slot_values(values)
@@ -195,17 +225,16 @@ def _register_name(circuit: QuantumCircuit) -> str:
     return "meas" if "meas" in names else names[0]
 
 
-def _logical_key_map(circuit: QuantumCircuit):
-    """Map an outcome integer to the QNN's key, as ``SamplerQNN`` does for laid-out circuits."""
+def _key_positions(circuit: QuantumCircuit, num_bits: int) -> list[int]:
+    """Register bits forming the QNN's key, as ``SamplerQNN`` reads laid-out circuits.
+
+    For a circuit with a layout (ISA), logical qubit ``i`` is measured into the bit of its
+    physical qubit, so key bit ``i`` is register bit ``physical[i]``; otherwise all bits in order.
+    """
     layout = circuit.layout
     if layout is None:
-        return None
-    physical = layout.final_index_layout(filter_ancillas=True)
-
-    def logical(key: int) -> int:
-        return sum(((key >> q) & 1) << i for i, q in enumerate(physical))
-
-    return logical
+        return list(range(num_bits))
+    return list(layout.final_index_layout(filter_ancillas=True))
 
 
 class BatchedParamShiftSamplerGradient(BaseSamplerGradient):
@@ -277,31 +306,16 @@ class BatchedParamShiftSamplerGradient(BaseSamplerGradient):
             for result, finish in zip(results, finishers, strict=True):
                 rows, params, plan, values, inverse, slots, circuit = finish
                 bits = getattr(result.data, _register_name(circuit))
-                logical = _logical_key_map(circuit)
                 count = len(slots)
                 coeffs = plan.chain_rule(values, slots, params)  # [R, S, J]
+                probs = outcome_probabilities(bits, _key_positions(circuit, bits.num_bits))
+                shift_diff = (probs[:count] - probs[count:]) / 2  # [S, U, 2**keys]
                 for local, r in enumerate(rows):
-                    u = inverse[local]
-                    per_slot = []
-                    for s in range(count):
-                        plus = bits.get_int_counts((s, u))
-                        minus = bits.get_int_counts((count + s, u))
-                        diff: dict[int, float] = defaultdict(float)
-                        total_p, total_m = sum(plus.values()), sum(minus.values())
-                        for key, n in plus.items():
-                            diff[key] += n / total_p / 2
-                        for key, n in minus.items():
-                            diff[key] -= n / total_m / 2
-                        per_slot.append(diff)
+                    dense = coeffs[local].T @ shift_diff[:, inverse[local]]  # [J, 2**keys]
                     row_grad = []
                     for j in range(len(params)):
-                        dist: dict[int, float] = defaultdict(float)
-                        for s in range(count):
-                            c = coeffs[local, s, j]
-                            if c != 0.0:
-                                for key, v in per_slot[s].items():
-                                    dist[key if logical is None else logical(key)] += c * v
-                        row_grad.append({k: float(v) for k, v in dist.items()})
+                        keys = np.flatnonzero(dense[j])
+                        row_grad.append({int(k): float(dense[j, k]) for k in keys})
                     gradients[r] = row_grad
         return SamplerGradientResult(
             gradients=gradients,

@@ -30,9 +30,22 @@ def test_step_timing_and_gradients_of_both_paths_agree(bench):
     x = digit_tokens((6, 9), max_train=8).x_train[:2]
     timings = bench.compare_training_steps(bench._attention_model, bench.estimator("aer"), None,
                                            x, reps_batched=2, reps_default=1)
-    assert timings["batched"].seconds > 0 and timings["default"].seconds > 0
-    np.testing.assert_allclose(timings["batched"].grads[1], timings["default"].grads[1],
+    assert timings["batched"].seconds > 0 and timings["stock"].seconds > 0
+    np.testing.assert_allclose(timings["batched"].grads[1], timings["stock"].grads[1],
                                atol=1e-10)
+
+
+def test_stock_peer_is_a_plain_qiskit_ml_qnn_on_the_same_circuit(bench):
+    from qiskit_machine_learning.gradients import ParamShiftSamplerGradient
+    from qiskit_machine_learning.neural_networks import SamplerQNN
+
+    model, owner = bench._keys_model(bench.sampler("reference"), None)
+    ours = owner.qnn
+    peer = bench._with_peer(model, owner)
+    assert type(peer) is SamplerQNN and isinstance(peer.gradient, ParamShiftSamplerGradient)
+    assert peer.circuit is ours.circuit and owner.qnn is peer
+    np.testing.assert_array_equal(owner.connector.weight.detach().numpy(),
+                                  model.connector.weight.detach().numpy())
 
 
 def test_training_functions_report_accuracy_and_parameters(bench):

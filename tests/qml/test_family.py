@@ -35,7 +35,7 @@ def test_forward_and_backward_equal_the_seam_circuit(family, reps, shapes, rng):
     np.testing.assert_allclose(Statevector(bound).probabilities(), exact, atol=1e-12)
 
     qnn = family_qnn(Q, K, family=family, query=2, reps=reps, shots=SHOTS,
-                     sampler=make_sampler("reference", shots=SHOTS, seed=5))
+                     sampler=make_sampler("aer", shots=SHOTS, seed=5))
     assert isinstance(qnn, SamplerQNN) and qnn.num_inputs == 0
     np.testing.assert_allclose(qnn.forward(None, w)[0], exact, atol=4 / np.sqrt(SHOTS))
     _, grad = qnn.backward(None, w)
