@@ -1,7 +1,7 @@
 """Quantum attention as Qiskit ML QNNs (issue 20): gradient speed and held-out accuracy.
 
 Usage: python benchmarks/qml.py [--parts speed accuracy] [--quick] [--seeds N] [--epochs E]
-                                [--maxiter M] [--pairs 6,9 3,5] [--results-md FILE]
+                                [--maxiter M] [--pairs 6,9 3,5] [--models ...] [--results-md FILE]
 
 1. Training-step time at batch 16 through the user's entry point (``TorchConnector`` forward,
    backward, Adam step): the package's QNN with its batched parameter-shift gradient vs the
@@ -158,22 +158,26 @@ def compare_training_steps(
     return out
 
 
-def speed_rows(quick: bool) -> list[list[str]]:
+MODELS = ("self_attention", "qsann", "key_distribution")
+
+
+def speed_rows(quick: bool, models: tuple[str, ...] = MODELS) -> list[list[str]]:
     data = digit_tokens((6, 9), seed=0)
     x = data.x_train[:BATCH]
     estimator_prims = [("reference", None), ("aer", None), ("aer", "fake_torino"),
                        ("runtime", "fake_nairobi")]
     sampler_prims = [("reference", None), ("aer", None), ("aer", "fake_torino")]
-    models: list[tuple[str, Callable[..., Any], list]] = [
-        ("EstimatorQNN: self-attention (3 qubits, 8 weights, 16 rows)", _attention_model,
-         estimator_prims),
-        ("EstimatorQNN: QSANN q/k/v (6 qubits, 18 weights, 64 rows)", _qsann_model,
-         estimator_prims),
-        (f"SamplerQNN: key distribution (2 qubits, 5 weights, 16 rows, {SHOTS} shots)",
-         _keys_model, sampler_prims),
-    ]
+    table: dict[str, tuple[str, Callable[..., Any], list]] = {
+        "self_attention": ("EstimatorQNN: self-attention (3 qubits, 8 weights, 16 rows)",
+                           _attention_model, estimator_prims),
+        "qsann": ("EstimatorQNN: QSANN q/k/v (6 qubits, 18 weights, 64 rows)", _qsann_model,
+                  estimator_prims),
+        "key_distribution": (
+            f"SamplerQNN: key distribution (2 qubits, 5 weights, 16 rows, {SHOTS} shots)",
+            _keys_model, sampler_prims),
+    }
     rows = []
-    for label, build, prims in models:
+    for label, build, prims in (table[m] for m in models):
         for kind, device in prims:
             if kind == "runtime" and build is _qsann_model:
                 # Local mode simulates every PUB with device noise: the stock gradient's
@@ -371,11 +375,12 @@ READING = (
 
 
 # -------------------------------------------------------------------------------- driver
-def speed_section(quick: bool) -> str:
+def speed_section(quick: bool, models: tuple[str, ...] = MODELS) -> str:
     from qiskit_qattn.viz.markdown import markdown_table
 
-    speed = speed_rows(quick)
-    command = "python benchmarks/qml.py --parts speed" + (" --quick" if quick else "")
+    speed = speed_rows(quick, models)
+    command = "python benchmarks/qml.py --parts speed" + (" --quick" if quick else "") + (
+        "" if models == MODELS else " --models " + " ".join(models))
     return "\n".join([
         "## Quantum attention as Qiskit ML QNNs: gradient speed (issue 20)",
         "",
@@ -458,6 +463,8 @@ def main() -> None:
     ap.add_argument("--maxiter", type=int, default=40)
     ap.add_argument("--pairs", nargs="+", default=["6,9", "3,5"],
                     help="digit pairs, e.g. 6,9 3,5")
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS,
+                    help="QNNs of the speed part")
     ap.add_argument("--results-md", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args()
     from qiskit_qattn.viz.markdown import update_results_section
@@ -465,7 +472,7 @@ def main() -> None:
     torch.set_num_threads(1)
     pairs = [tuple(int(c) for c in p.split(",")) for p in args.pairs]
     if "speed" in args.parts:
-        body = speed_section(args.quick)
+        body = speed_section(args.quick, tuple(args.models))
         print(body, flush=True)
         update_results_section(args.results_md, SECTION, body)
     if "accuracy" in args.parts:
