@@ -385,7 +385,7 @@ def speed_section(quick: bool, models: tuple[str, ...] = MODELS) -> str:
         "## Quantum attention as Qiskit ML QNNs: gradient speed (issue 20)",
         "",
         f"Command: `{command}` (torch on 1 thread, Aer on 1 thread; medians of "
-        f"{'1' if quick else '7 (batched) and 3 (default)'} steps after a warm-up step, the "
+        f"{'1' if quick else '7 (batched) and 3 (stock)'} steps after a warm-up step, the "
         "two paths' steps interleaved, on a shared 2-core machine: compare ratios, not "
         "absolute times). Accuracy: section `qml-accuracy`.",
         "",
