@@ -231,7 +231,7 @@ def classical_sampler(Q: Any, K: Any, V: Any, *, scale: float | None = None, see
         >>> rng = np.random.default_rng(0)
         >>> Q, K, V = rng.normal(size=(2, 4)), rng.normal(size=(16, 4)), rng.normal(size=(16, 2))
         >>> out, info = classical_sampler(Q, K, V, seed=1)
-        >>> out.shape, "tail_samples_per_head" in info
+        >>> out.shape, "keys_per_query" in info
         ((2, 2), True)
     """
     import torch

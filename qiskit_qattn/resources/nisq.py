@@ -327,7 +327,7 @@ def classical_cost(Q: Any, K: Any, V: Any, *, target_error: float = 0.1,
                                                         **opts)
                 times.append(time.perf_counter() - start)
             errors.append(float(np.linalg.norm(out - reference) / norm))
-            keys.append(info["exact_key_fraction"] * n + info["tail_samples_per_head"])
+            keys.append(info["keys_per_query"])
         chosen = (opts, float(np.median(errors)), float(np.median(times)), float(np.mean(keys)))
         if chosen[1] <= target_error:
             break
