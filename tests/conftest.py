@@ -18,3 +18,32 @@ def head(rng):
     k = rng.normal(size=(11, 8))
     v = rng.normal(size=(11, 3))
     return q, k, v
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """Import ``benchmarks/<name>.py`` as a module (so its core functions can run on tiny sizes).
+
+    The module is registered in ``sys.modules`` while the session runs (dataclasses need it) and
+    removed afterwards.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[1] / "benchmarks"
+    loaded: dict[str, object] = {}
+
+    def load(name: str):
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(f"qattn_bench_{name}",
+                                                          scripts / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(f"qattn_bench_{name}", None)

@@ -3,10 +3,6 @@ and the circuit backend inside the real offline MiniLM equals the exact model.""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -14,19 +10,10 @@ import qiskit_qattn.hf as hf
 
 pytestmark = pytest.mark.slow  # loads the real MiniLM and compiles for FakeTorino
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "circuit_heads.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("qattn_bench_circuit_heads", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+def bench(load_benchmark):
+    return load_benchmark("circuit_heads")
 
 
 @pytest.fixture(scope="module")
