@@ -14,6 +14,10 @@ Every factory takes the same execution options:
 - ``input_gradients=``: as in qiskit-machine-learning (``True`` to back-propagate into inputs).
 - ``precision=`` (estimators; default: the estimator's own, ``0`` = exact for the reference and
   Aer) / ``shots=`` (samplers).
+
+The QNN's circuit has its polynomial angles written as flat sums of monomials
+(:func:`~qiskit_qattn.qml.angles.expand_angles`: the same functions of the same parameters,
+~30x cheaper for a primitive to bind).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from qiskit.circuit import Parameter
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
+from .angles import expand_angles
 from .circuits import key_distribution_circuit, qsann_circuit, self_attention_circuit
 from .compile import check_layout, compile_for_device
 from .primitives import default_precision, make_estimator, make_sampler
@@ -148,6 +153,7 @@ def estimator_qnn(
         if initial_layout is not None:
             raise ValueError("initial_layout needs device=")
         check_layout(circuit, observables)
+    circuit = expand_angles(circuit)  # the same angles, cheap to bind (see .angles)
     if estimator is None:
         estimator = make_estimator("aer" if device is not None else "reference")
     _check_reference_width(estimator, circuit.num_qubits, "estimator")
@@ -226,6 +232,7 @@ def sampler_qnn(
         meas = ClassicalRegister(len(keys), "meas")
         circuit.add_register(meas)
         circuit.measure(keys, meas)
+    circuit = expand_angles(circuit)
     if sampler is None:
         sampler = make_sampler("aer" if device is not None else "reference", shots=shots)
     _check_reference_width(sampler, circuit.num_qubits, "sampler")

@@ -20,6 +20,12 @@ but submit **one primitive job with one broadcast PUB per distinct circuit**:
 
 The default gradients instead submit one PUB per shifted circuit, row and observable, and hash
 and re-bind every circuit of the batch in Python (Qiskit #9077 describes the cost).
+
+On Qiskit's exact reference ``StatevectorEstimator`` (precision 0), which simulates every PUB
+element separately in Python, the estimator gradient evaluates that same broadcast PUB itself:
+all shifted states in one vectorised numpy pass (:mod:`.slot_simulator`), the exact values the
+reference primitive would return. ``evaluation="primitive"`` forces the primitive; the
+gradient's ``evaluation`` attribute and each result's metadata say which one ran.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from qiskit_machine_learning.gradients import (
 )
 
 from .shift_plan import ShiftPlan, ShiftPlanCache, parameter_indices
+from .slot_simulator import MAX_QUBITS, SlotSimulator
+
+EVALUATIONS = ("auto", "primitive", "statevector")
 
 
 def _group_rows(
@@ -121,9 +130,17 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
         estimator: any ``BaseEstimatorV2`` (reference, Aer, Runtime ``Estimator``).
         precision: precision of the gradient job (``None``: the estimator's default).
         options: default options, as for qiskit-machine-learning's gradients.
+        evaluation: who evaluates the shifted circuits. ``"primitive"``: ``estimator`` (one
+            job per call). ``"statevector"``: this class, exactly, with a batched numpy
+            statevector simulation (:mod:`.slot_simulator`; only for exact results, i.e.
+            precision 0, and at most ``MAX_QUBITS`` qubits). ``"auto"`` (default):
+            ``"statevector"`` when ``estimator`` is Qiskit's ``StatevectorEstimator`` and the
+            precision is 0 (it would compute the same exact values one element at a time),
+            ``"primitive"`` otherwise (Aer, Runtime, devices, any precision > 0).
 
     Attributes:
-        jobs: primitive jobs submitted so far (one per :meth:`run`).
+        jobs: primitive jobs submitted so far (one per :meth:`run` that used the primitive).
+        local_evaluations: calls evaluated by the batched statevector simulation instead.
 
     Example:
         >>> from qiskit.circuit import Parameter
@@ -141,6 +158,7 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
         *,
         precision: float | None = None,
         options: Options | None = None,
+        evaluation: str = "auto",
     ) -> None:
         if not isinstance(estimator, BaseEstimatorV2):
             raise TypeError(
@@ -149,10 +167,43 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
             )
         if precision is not None and not (isinstance(precision, (int, float)) and precision >= 0):
             raise ValueError(f"precision must be None or a number >= 0; got {precision!r}")
+        if evaluation not in EVALUATIONS:
+            raise ValueError(f"evaluation must be one of {EVALUATIONS}; got {evaluation!r}")
+        if evaluation == "statevector" and precision:
+            raise ValueError("evaluation='statevector' is exact; it needs precision None or 0, "
+                             f"got {precision!r}")
         super().__init__(estimator, options=options)
         self.precision = precision
+        self.evaluation = evaluation
         self.jobs = 0
+        self.local_evaluations = 0
         self._plans = ShiftPlanCache()
+        self._simulators: dict[int, tuple[QuantumCircuit, SlotSimulator]] = {}
+
+    def _evaluates_locally(self, precision: float | None, num_qubits: int) -> bool:
+        if self.evaluation == "primitive":
+            return False
+        if self.evaluation == "statevector":
+            if precision:
+                raise ValueError("evaluation='statevector' is exact; the job asked for "
+                                 f"precision {precision!r}")
+            return True
+        from qiskit.primitives import StatevectorEstimator
+
+        if type(self._estimator) is not StatevectorEstimator or num_qubits > MAX_QUBITS:
+            return False
+        if precision is None:
+            precision = self._estimator.default_precision
+        return not precision
+
+    def _simulator(self, plan: ShiftPlan) -> SlotSimulator:
+        cached = self._simulators.get(id(plan.slot_circuit))
+        if cached is None or cached[0] is not plan.slot_circuit:
+            if len(self._simulators) >= 32:
+                self._simulators.pop(next(iter(self._simulators)))
+            cached = (plan.slot_circuit, SlotSimulator(plan.slot_circuit))
+            self._simulators[id(plan.slot_circuit)] = cached
+        return cached[1]
 
     def _run(
         self,
@@ -194,15 +245,24 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
                 obs = [_observable_entry(observables[r], entries) for r in rows]
                 pubs.append((plan.slot_circuit, obs, shifted[:, inverse]))  # evs [2S, R]
             finishers.append((rows, params, plan, values, unique, inverse, slots, where))
+        evaluated_by = "none"
         if pubs:
             precision = options.get("precision", self.precision)
-            job = (self._estimator.run(pubs) if precision is None
-                   else self._estimator.run(pubs, precision=precision))
-            self.jobs += 1
-            results = job.result()
-            for result, finish in zip(results, finishers, strict=True):
+            width = max(pub[0].num_qubits for pub in pubs)
+            if self._evaluates_locally(precision, width):
+                evaluated_by = "statevector (numpy, exact)"
+                self.local_evaluations += 1
+                all_evs = [self._simulator(finish[2]).evaluate(pub[1], pub[2])
+                           for pub, finish in zip(pubs, finishers, strict=True)]
+            else:
+                evaluated_by = type(self._estimator).__name__
+                job = (self._estimator.run(pubs) if precision is None
+                       else self._estimator.run(pubs, precision=precision))
+                self.jobs += 1
+                all_evs = [result.data.evs for result in job.result()]
+            for evs, finish in zip(all_evs, finishers, strict=True):
                 rows, params, plan, values, unique, inverse, slots, where = finish
-                evs = np.asarray(result.data.evs, dtype=float)
+                evs = np.asarray(evs, dtype=float)
                 count = len(slots)
                 diff = (evs[:count] - evs[count:]) / 2  # d<O>/d slot: [S, per, U] or [S, R]
                 if where is not None:
@@ -213,7 +273,7 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
                     gradients[r] = grads[local]
         return EstimatorGradientResult(
             gradients=gradients,
-            metadata=[{"parameters": p} for p in parameters],
+            metadata=[{"parameters": p, "evaluated_by": evaluated_by} for p in parameters],
             options=Options(**options),
         )
 

@@ -99,7 +99,7 @@ def test_requested_parameter_subsets_and_uneven_observable_counts(rng):
 def test_one_job_per_backward_through_estimator_qnn(rng):
     qc, x, w = _awkward_circuit()
     est = StatevectorEstimator()
-    grad = BatchedParamShiftEstimatorGradient(est)
+    grad = BatchedParamShiftEstimatorGradient(est, evaluation="primitive")
     obs = [SparsePauliOp("ZII"), SparsePauliOp("IIZ")]
     qnn = EstimatorQNN(circuit=qc, estimator=est, observables=obs, input_params=x,
                        weight_params=w, gradient=grad, input_gradients=True)
@@ -110,7 +110,33 @@ def test_one_job_per_backward_through_estimator_qnn(rng):
         got, want = qnn.backward(data, weights), ref.backward(data, weights)
         np.testing.assert_allclose(got[0], want[0], atol=1e-10)
         np.testing.assert_allclose(got[1], want[1], atol=1e-10)
-    assert grad.jobs == 2
+    assert grad.jobs == 2 and grad.local_evaluations == 0
+
+
+def test_exact_reference_estimator_is_evaluated_in_one_numpy_pass(rng):
+    qc, x, w = _awkward_circuit()
+    obs = [SparsePauliOp.from_list([("ZIZ", 0.7), ("XYI", -0.2)]), SparsePauliOp("IZI")]
+    values = rng.uniform(-2, 2, (3, qc.num_parameters))
+    circuits, observables, rows = [qc] * 6, [o for o in obs for _ in range(3)], np.tile(values,
+                                                                                       (2, 1))
+    est = StatevectorEstimator()
+    local = BatchedParamShiftEstimatorGradient(est)
+    via_primitive = BatchedParamShiftEstimatorGradient(est, evaluation="primitive")
+    got = local.run(circuits, observables, rows).result()
+    want = via_primitive.run(circuits, observables, rows).result()
+    assert local.evaluation == "auto" and local.local_evaluations == 1 and local.jobs == 0
+    assert got.metadata[0]["evaluated_by"] == "statevector (numpy, exact)"
+    assert want.metadata[0]["evaluated_by"] == "StatevectorEstimator"
+    np.testing.assert_allclose(np.array(got.gradients), np.array(want.gradients), atol=1e-12)
+    # a noisy reference estimator (precision > 0) is left to the primitive
+    noisy = BatchedParamShiftEstimatorGradient(StatevectorEstimator(default_precision=0.1,
+                                                                    seed=1))
+    assert noisy.run([qc], [obs[1]], values[:1]).result().metadata[0]["evaluated_by"] == (
+        "StatevectorEstimator")
+    with pytest.raises(ValueError, match="evaluation must be one of"):
+        BatchedParamShiftEstimatorGradient(est, evaluation="adjoint")
+    with pytest.raises(ValueError, match="exact"):
+        BatchedParamShiftEstimatorGradient(est, evaluation="statevector", precision=0.1)
 
 
 def test_sampler_gradient_equals_exact_probability_derivatives(rng):
