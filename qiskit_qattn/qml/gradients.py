@@ -21,11 +21,13 @@ but submit **one primitive job with one broadcast PUB per distinct circuit**:
 The default gradients instead submit one PUB per shifted circuit, row and observable, and hash
 and re-bind every circuit of the batch in Python (Qiskit #9077 describes the cost).
 
-On Qiskit's exact reference ``StatevectorEstimator`` (precision 0), which simulates every PUB
-element separately in Python, the estimator gradient evaluates that same broadcast PUB itself:
-all shifted states in one vectorised numpy pass (:mod:`.slot_simulator`), the exact values the
-reference primitive would return. ``evaluation="primitive"`` forces the primitive; the
-gradient's ``evaluation`` attribute and each result's metadata say which one ran.
+On an *exact* estimator (Qiskit's reference ``StatevectorEstimator``, or Aer's ``EstimatorV2``
+without noise, both at precision 0), the estimator gradient evaluates that same broadcast PUB
+itself: all shifted states in one vectorised numpy pass (:mod:`.slot_simulator`), the exact
+values the primitive would return (the reference primitive simulates every PUB element
+separately in Python; Aer runs a job of thousands of tiny experiments). The primitive still
+runs the QNN's forward pass. ``evaluation="primitive"`` forces the primitive for the gradient
+too; each result's metadata (``evaluated_by``) says which one ran.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from qiskit_machine_learning.gradients import (
     SamplerGradientResult,
 )
 
+from .primitives import default_precision
 from .shift_plan import ShiftPlan, ShiftPlanCache, parameter_indices
-from .slot_simulator import MAX_QUBITS, SlotSimulator
+from .slot_simulator import SlotSimulator
 
 EVALUATIONS = ("auto", "primitive", "statevector")
 
@@ -135,8 +138,9 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
             statevector simulation (:mod:`.slot_simulator`; only for exact results, i.e.
             precision 0, and at most ``MAX_QUBITS`` qubits). ``"auto"`` (default):
             ``"statevector"`` when ``estimator`` is Qiskit's ``StatevectorEstimator`` and the
-            precision is 0 (it would compute the same exact values one element at a time),
-            ``"primitive"`` otherwise (Aer, Runtime, devices, any precision > 0).
+            precision is 0, or Aer's ``EstimatorV2`` without noise model on an exact method at
+            precision 0 (and at most ``MAX_QUBITS`` qubits in use); ``"primitive"`` otherwise
+            (noisy Aer, Runtime, devices, any precision > 0).
 
     Attributes:
         jobs: primitive jobs submitted so far (one per :meth:`run` that used the primitive).
@@ -180,7 +184,34 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
         self._plans = ShiftPlanCache()
         self._simulators: dict[int, tuple[QuantumCircuit, SlotSimulator]] = {}
 
-    def _evaluates_locally(self, precision: float | None, num_qubits: int) -> bool:
+    def _exact_primitive(self, precision: float | None) -> bool:
+        """Whether ``estimator`` computes exact statevector expectation values at ``precision``.
+
+        True for Qiskit's ``StatevectorEstimator`` and for Aer's ``EstimatorV2`` without a noise
+        model on an exact method (automatic, statevector, density_matrix), both at precision 0.
+        """
+        if precision is None:
+            precision = default_precision(self._estimator)
+        if precision:
+            return False
+        from qiskit.primitives import StatevectorEstimator
+
+        if type(self._estimator) is StatevectorEstimator:
+            return True
+        try:
+            from qiskit_aer.primitives import EstimatorV2 as AerEstimator
+        except ImportError:  # pragma: no cover - Aer is a dependency
+            return False
+        if type(self._estimator) is not AerEstimator:
+            return False
+        backend = getattr(self._estimator, "_backend", None)
+        options = getattr(backend, "options", None)
+        noise = getattr(options, "noise_model", None)
+        method = getattr(options, "method", "automatic")
+        return (noise is None or getattr(noise, "is_ideal", lambda: False)()) and method in (
+            "automatic", "statevector", "density_matrix")
+
+    def _evaluates_locally(self, precision: float | None) -> bool:
         if self.evaluation == "primitive":
             return False
         if self.evaluation == "statevector":
@@ -188,13 +219,7 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
                 raise ValueError("evaluation='statevector' is exact; the job asked for "
                                  f"precision {precision!r}")
             return True
-        from qiskit.primitives import StatevectorEstimator
-
-        if type(self._estimator) is not StatevectorEstimator or num_qubits > MAX_QUBITS:
-            return False
-        if precision is None:
-            precision = self._estimator.default_precision
-        return not precision
+        return self._exact_primitive(precision)
 
     def _simulator(self, plan: ShiftPlan) -> SlotSimulator:
         cached = self._simulators.get(id(plan.slot_circuit))
@@ -229,31 +254,39 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
             inverse = inverse.reshape(-1)
             counts = np.bincount(inverse, minlength=len(unique))
             shifted = _shifted_slot_values(plan, unique, slots)  # [2S, U, K]
+            row_obs = [_observable_entry(observables[r], entries) for r in rows]
             if np.all(counts == counts[0]):
                 per = int(counts[0])
                 grid: list[list[Any]] = [[None] * len(unique) for _ in range(per)]
                 placed = np.zeros(len(unique), dtype=int)
                 where = []
-                for local, r in enumerate(rows):
+                for local in range(len(rows)):
                     u = inverse[local]
-                    grid[placed[u]][u] = _observable_entry(observables[r], entries)
+                    grid[placed[u]][u] = row_obs[local]
                     where.append((placed[u], u))
                     placed[u] += 1
                 pubs.append((plan.slot_circuit, grid, shifted[:, None]))  # evs [2S, per, U]
             else:
                 where = None
-                obs = [_observable_entry(observables[r], entries) for r in rows]
-                pubs.append((plan.slot_circuit, obs, shifted[:, inverse]))  # evs [2S, R]
-            finishers.append((rows, params, plan, values, unique, inverse, slots, where))
+                pubs.append((plan.slot_circuit, row_obs, shifted[:, inverse]))  # evs [2S, R]
+            finishers.append((rows, params, plan, values, inverse, slots, where, row_obs, shifted))
         evaluated_by = "none"
         if pubs:
             precision = options.get("precision", self.precision)
-            width = max(pub[0].num_qubits for pub in pubs)
-            if self._evaluates_locally(precision, width):
+            simulators = None
+            if self._evaluates_locally(precision):
+                try:
+                    simulators = [self._simulator(finish[2]) for finish in finishers]
+                except ValueError:
+                    if self.evaluation == "statevector":
+                        raise
+            if simulators is not None:
                 evaluated_by = "statevector (numpy, exact)"
                 self.local_evaluations += 1
-                all_evs = [self._simulator(finish[2]).evaluate(pub[1], pub[2])
-                           for pub, finish in zip(pubs, finishers, strict=True)]
+                # each distinct binding simulated once, whatever the rows' multiplicities
+                all_evs = [sim.evaluate_rows(finish[7], finish[8], finish[4])  # [2S, R]
+                           for sim, finish in zip(simulators, finishers, strict=True)]
+                finishers = [(*finish[:6], None) for finish in finishers]
             else:
                 evaluated_by = type(self._estimator).__name__
                 job = (self._estimator.run(pubs) if precision is None
@@ -261,7 +294,7 @@ class BatchedParamShiftEstimatorGradient(BaseEstimatorGradient):
                 self.jobs += 1
                 all_evs = [result.data.evs for result in job.result()]
             for evs, finish in zip(all_evs, finishers, strict=True):
-                rows, params, plan, values, unique, inverse, slots, where = finish
+                rows, params, plan, values, _, slots, where = finish[:7]
                 evs = np.asarray(evs, dtype=float)
                 count = len(slots)
                 diff = (evs[:count] - evs[count:]) / 2  # d<O>/d slot: [S, per, U] or [S, R]

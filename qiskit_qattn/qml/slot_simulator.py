@@ -86,7 +86,8 @@ class SlotSimulator:
 
     Raises:
         ValueError: measurements, resets, classical control or other non-unitary or
-            parameterized instructions; wider than :data:`MAX_QUBITS`.
+            parameterized instructions; gates on more than :data:`MAX_QUBITS` qubits (idle
+            qubits, e.g. of an ISA circuit on a device, are not simulated).
 
     Example:
         >>> from qiskit.circuit import ParameterVector
@@ -97,18 +98,24 @@ class SlotSimulator:
     """
 
     def __init__(self, circuit: QuantumCircuit) -> None:
-        if circuit.num_qubits > MAX_QUBITS:
-            raise ValueError(f"circuit: {circuit.num_qubits} qubits; the slot simulator holds a "
+        used = sorted({circuit.find_bit(q).index for inst in circuit.data
+                       if inst.operation.name not in _IGNORED for q in inst.qubits})
+        if len(used) > MAX_QUBITS:
+            raise ValueError(f"circuit: {len(used)} qubits in use; the slot simulator holds a "
                              f"batch of statevectors and stops at {MAX_QUBITS}")
-        self.num_qubits = circuit.num_qubits
+        #: Qubits the gates touch (e.g. the few used qubits of an ISA circuit on a device);
+        #: the others stay in |0> and are not simulated.
+        self.active = used
+        self.width = circuit.num_qubits
+        self.num_qubits = len(used)
         position = {p: i for i, p in enumerate(circuit.parameters)}
-        index = {q: i for i, q in enumerate(circuit.qubits)}
+        index = {circuit.qubits[q]: i for i, q in enumerate(used)}
         self._ops: list[tuple[str, Any, tuple[int, ...]]] = []
         for inst in circuit.data:
             op = inst.operation
-            qubits = tuple(index[q] for q in inst.qubits)
             if op.name in _IGNORED:
                 continue
+            qubits = tuple(index[q] for q in inst.qubits)
             if inst.clbits or getattr(op, "condition", None) is not None:
                 raise ValueError(f"circuit: instruction {op.name!r} is not unitary")
             symbolic = [p for p in op.params if isinstance(p, ParameterExpression)
@@ -151,10 +158,24 @@ class SlotSimulator:
         return states
 
     def _matrix(self, entry: dict[str, float]) -> Any:
+        """Sparse matrix of ``entry`` on the active qubits (idle qubits are in ``|0>``)."""
         key = tuple(sorted(entry.items()))
         matrix = self._observables.get(key)
         if matrix is None:
-            op = SparsePauliOp.from_list(list(entry.items()), num_qubits=self.num_qubits)
+            terms = []
+            active = set(self.active)
+            for label, coeff in entry.items():
+                if len(label) != self.width:
+                    raise ValueError(f"observables: {label!r} does not act on the circuit's "
+                                     f"{self.width} qubits")
+                idle = [label[self.width - 1 - q] for q in range(self.width) if q not in active]
+                if any(c in "XY" for c in idle):
+                    continue  # <0|X|0> = <0|Y|0> = 0
+                kept = "".join(label[self.width - 1 - q] for q in reversed(self.active))
+                terms.append((kept, coeff))
+            if not terms:
+                terms = [("I" * self.num_qubits, 0.0)]
+            op = SparsePauliOp.from_list(terms, num_qubits=self.num_qubits)
             matrix = op.to_matrix(sparse=True)
             self._observables[key] = matrix
         return matrix
@@ -196,4 +217,27 @@ class SlotSimulator:
         value_index = np.arange(int(np.prod(value_shape))).reshape(value_shape)
         obs_b, val_b = np.broadcast_arrays(codes, value_index)
         return table[obs_b, val_b]
+
+    def evaluate_rows(self, observables: Sequence[dict[str, float]], values: np.ndarray,
+                      inverse: np.ndarray) -> np.ndarray:
+        """``[..., R]``: row ``r``'s observable in the states of ``values[..., inverse[r], :]``.
+
+        ``values [..., U, num_parameters]`` holds each distinct binding once (``U`` of them);
+        ``inverse [R]`` maps rows to bindings. Every binding is simulated once and every
+        distinct observable evaluated once on all of them.
+        """
+        values = np.asarray(values, dtype=float)
+        distinct: dict[tuple, int] = {}
+        entries, codes = [], []
+        for entry in observables:
+            key = tuple(sorted(entry.items()))
+            if key not in distinct:
+                distinct[key] = len(entries)
+                entries.append(entry)
+            codes.append(distinct[key])
+        lead, count = values.shape[:-2], values.shape[-2]
+        table = self.expectations(values.reshape(-1, values.shape[-1]), entries)
+        table = table.reshape(len(entries), -1, count)  # [E, prod(lead), U]
+        out = table[np.asarray(codes), :, np.asarray(inverse)]  # [R, prod(lead)]
+        return out.T.reshape(*lead, len(codes))
 

@@ -11,15 +11,19 @@ def bench(load_benchmark):
     return load_benchmark("qml")
 
 
-def test_step_timing_and_gradients_of_both_paths_agree(bench):
+def test_step_timing_and_gradients_of_every_path_agree(bench):
     from qiskit_qattn.qml.datasets import digit_tokens
 
     x = digit_tokens((6, 9), max_train=8).x_train[:2]
+    reps = {"batched": 2, "stock": 1, "lincomb": 1, "reverse": 1}
     timings = bench.compare_training_steps(bench._attention_model, bench.estimator("aer"), None,
-                                           x, reps_batched=2, reps_default=1)
-    assert timings["batched"].seconds > 0 and timings["stock"].seconds > 0
-    np.testing.assert_allclose(timings["batched"].grads[1], timings["stock"].grads[1],
-                               atol=1e-10)
+                                           x, reps)
+    for path in reps:
+        assert timings[path].seconds > 0
+        np.testing.assert_allclose(timings[path].grads[1], timings["batched"].grads[1],
+                                   atol=1e-10)
+    row = bench._speed_row("QNN", "aer", None, timings, ("stock", "lincomb", "reverse"), False)
+    assert len(row) == 8 and row[4].endswith("x**")
 
 
 def test_stock_peer_is_a_plain_qiskit_ml_qnn_on_the_same_circuit(bench):

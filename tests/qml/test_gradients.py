@@ -174,3 +174,28 @@ def test_gradients_refuse_what_they_cannot_differentiate():
         BatchedParamShiftEstimatorGradient(StatevectorEstimator(), precision=-1)
     with pytest.raises(ValueError, match="shots"):
         BatchedParamShiftSamplerGradient(StatevectorSampler(), shots=0)
+
+
+def test_exact_aer_and_isa_circuits_use_the_numpy_pass(rng):
+    from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+    from qiskit_qattn.qml import make_estimator, self_attention_qnn
+
+    aer = make_estimator("aer", options={"backend_options": {"max_parallel_threads": 1}})
+    # an ISA circuit on a 133-qubit device: only the few qubits in use are simulated
+    qnn = self_attention_qnn(2, 1, estimator=aer, device="fake_torino")
+    ref = self_attention_qnn(2, 1, estimator=aer, device="fake_torino",
+                             gradient=BatchedParamShiftEstimatorGradient(aer,
+                                                                         evaluation="primitive"))
+    data, weights = rng.uniform(0, 3, (4, 2)), rng.normal(size=qnn.num_weights)
+    np.testing.assert_allclose(qnn.backward(data, weights)[1], ref.backward(data, weights)[1],
+                               atol=1e-10)
+    assert qnn.gradient.local_evaluations == 1 and qnn.gradient.jobs == 0
+    assert ref.gradient.jobs == 1
+    noise = NoiseModel()
+    noise.add_all_qubit_quantum_error(depolarizing_error(0.05, 1), ["ry"])
+    noisy = make_estimator("aer", options={"backend_options": {"noise_model": noise}})
+    qc, _, _ = _awkward_circuit()
+    res = BatchedParamShiftEstimatorGradient(noisy).run(
+        [qc], [SparsePauliOp("IIZ")], rng.uniform(-1, 1, (1, qc.num_parameters))).result()
+    assert res.metadata[0]["evaluated_by"] == "EstimatorV2"

@@ -80,7 +80,9 @@ def test_slot_simulator_refuses_what_it_cannot_simulate():
     with pytest.raises(ValueError, match="one plain slot parameter"):
         SlotSimulator(nested)
     with pytest.raises(ValueError, match="stops at"):
-        SlotSimulator(QuantumCircuit(17))
+        wide = QuantumCircuit(17)
+        wide.h(range(17))
+        SlotSimulator(wide)
 
 
 def test_expanded_angles_prepare_the_same_states(rng):
