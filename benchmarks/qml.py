@@ -497,7 +497,8 @@ def accuracy_section(*, quick: bool, seeds: int, epochs: int, maxiter: int,
         f"{seeds} seeds (initial weights, data order). NeuralNetworkClassifier: L-BFGS-B, "
         f"maxiter {maxiter}, squared error on ±1 labels. torch: Adam lr 0.05, batch 16, "
         f"{epochs} epochs, the same loss. Quantum models on Aer's EstimatorV2 (exact "
-        "expectation values) with the batched gradient.",
+        "expectation values) with the batched gradient (on this exact primitive evaluated by "
+        "its numpy statevector pass, `evaluation=\"auto\"`).",
         "",
         markdown_table(["task", "model", "trained with", "#params", "train acc. [%]",
                         "test acc. [%]", "train time [s]"], accuracy),
