@@ -175,6 +175,7 @@ def sampler_qnn(
     weight_params: Sequence[Parameter],
     *,
     key_qubits: Sequence[int] | None = None,
+    key_order: Sequence[int] | None = None,
     sampler: Any = None,
     device: str | BackendV2 | None = None,
     gradient: Any = "batched",
@@ -188,6 +189,8 @@ def sampler_qnn(
 
     ``key_qubits`` must be the first ``k`` logical qubits (default: all); output ``j`` is the
     probability of outcome ``j`` on them (little-endian), on logical and ISA circuits alike.
+    With ``key_order`` (a permutation of ``range(2**k)``), outcome ``x`` is reported as output
+    ``key_order[x]`` instead (the QNN's ``interpret``; e.g. a family's sorted key layout).
 
     Example:
         >>> from qiskit.circuit import Parameter
@@ -241,15 +244,32 @@ def sampler_qnn(
     elif gradient == "default":
         gradient = ParamShiftSamplerGradient(sampler)
     size = 1 << len(keys)
+    interpret = _identity if key_order is None else _KeyLookup(key_order, size)
     return SamplerQNN(
         circuit=circuit, sampler=sampler, input_params=inputs, weight_params=weights,
-        interpret=_identity, output_shape=size, gradient=gradient,
+        interpret=interpret, output_shape=size, gradient=gradient,
         input_gradients=input_gradients,
     )
 
 
 def _identity(key: int) -> int:
     return key
+
+
+class _KeyLookup:
+    """``interpret`` of a permuted key layout: outcome ``x`` -> output ``order[x]``."""
+
+    def __init__(self, order: Sequence[int], size: int) -> None:
+        try:
+            values = [int(k) for k in order]
+        except (TypeError, ValueError):
+            values = None
+        if values is None or sorted(values) != list(range(size)):
+            raise ValueError(f"key_order must be a permutation of range({size}); got {order!r}")
+        self.order = values
+
+    def __call__(self, outcome: int) -> int:
+        return self.order[outcome]
 
 
 def qsann_qnn(

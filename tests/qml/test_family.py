@@ -13,29 +13,39 @@ from qiskit_qattn.qml import family_head_circuit, family_qnn, make_sampler, qnn_
 SHOTS = 40_000
 
 
-def _seam_probs(Q, K, family, query, reps, w, g_shape, b_shape):
-    """Exact key probabilities of the seam's numeric circuit for the schedule ``w``."""
+def _seam_probs(Q, K, family, query, reps, w, g_shape, b_shape, options):
+    """Exact key probabilities of the seam's numeric circuit for the schedule ``w``, decoded
+    into key order by the head itself (``PreparedHead.decode``)."""
     n = int(np.prod(g_shape))
-    options = {"key_order": "identity"} if family != "qaoa" else {}
     head = prepare_head(Q, K, np.zeros((len(K), 1)), family=family, reps=reps,
                         gammas=w[:n].reshape(g_shape), betas=w[n:].reshape(b_shape), **options)
-    return head.decode(Statevector(head.circuits[query]).probabilities()[None])[0]
+    probs = np.array([Statevector(qc).probabilities() for qc in head.circuits])
+    return head.decode(probs)[query]
 
 
-@pytest.mark.parametrize("family,reps,shapes", [
-    ("qaoa", 1, ((1,), (1,))),
-    ("ma_qaoa", 1, ((1, 3), (1, 3))),
+@pytest.mark.parametrize("family,reps,shapes,options,seam_options", [
+    ("qaoa", 1, ((1,), (1,)), {}, {}),
+    ("ma_qaoa", 1, ((1, 3), (1, 3)), {}, {"key_order": "identity"}),
+    ("ma_qaoa", 1, ((1, 2), (1, 3)), {"key_order": "sorted", "max_order": 2},
+     {"key_order": "sorted", "max_order": 2}),
+    ("warm_start", 1, ((1, 2), (1, 3)), {}, {"key_order": "sorted", "max_order": 2}),
 ])
-def test_forward_and_backward_equal_the_seam_circuit(family, reps, shapes, rng):
+def test_forward_and_backward_equal_the_seam_circuit(family, reps, shapes, options,
+                                                     seam_options, rng):
     Q, K = rng.normal(size=(3, 4)), rng.normal(size=(6, 4))
-    ac = family_head_circuit(Q, K, family=family, query=2, reps=reps)
+    ac = family_head_circuit(Q, K, family=family, query=2, reps=reps, **options)
     w = rng.uniform(-1, 1, len(ac.weight_params))
-    exact = _seam_probs(Q, K, family, 2, reps, w, *shapes)
+    exact = _seam_probs(Q, K, family, 2, reps, w, *shapes, seam_options)
     bound = ac.circuit.assign_parameters(dict(zip(ac.weight_params, w, strict=True)))
-    np.testing.assert_allclose(Statevector(bound).probabilities(), exact, atol=1e-12)
+    order = ac.layout.shape["key_order"]
+    if seam_options.get("key_order", "identity") == "sorted":
+        assert order != list(range(8))  # the decoding below is exercised
+    decoded = np.zeros(8)
+    decoded[order] = Statevector(bound).probabilities()
+    np.testing.assert_allclose(decoded, exact, atol=1e-12)
 
     qnn = family_qnn(Q, K, family=family, query=2, reps=reps, shots=SHOTS,
-                     sampler=make_sampler("aer", shots=SHOTS, seed=5))
+                     sampler=make_sampler("aer", shots=SHOTS, seed=5), **options)
     assert isinstance(qnn, SamplerQNN) and qnn.num_inputs == 0
     np.testing.assert_allclose(qnn.forward(None, w)[0], exact, atol=4 / np.sqrt(SHOTS))
     _, grad = qnn.backward(None, w)
@@ -43,8 +53,8 @@ def test_forward_and_backward_equal_the_seam_circuit(family, reps, shapes, rng):
     for j in range(w.size):
         e = np.zeros_like(w)
         e[j] = eps
-        fd = (_seam_probs(Q, K, family, 2, reps, w + e, *shapes)
-              - _seam_probs(Q, K, family, 2, reps, w - e, *shapes)) / (2 * eps)
+        fd = (_seam_probs(Q, K, family, 2, reps, w + e, *shapes, seam_options)
+              - _seam_probs(Q, K, family, 2, reps, w - e, *shapes, seam_options)) / (2 * eps)
         # shift differences of shot estimates, times chain-rule coefficients (Walsh terms)
         np.testing.assert_allclose(grad[0, :, j], fd, atol=0.06)
     lay = qnn_layout(qnn)
@@ -60,3 +70,11 @@ def test_bad_family_query_and_reps_are_refused(rng):
         family_qnn(Q, K, query=2)
     with pytest.raises(ValueError, match="reps must be"):
         family_qnn(Q, K, reps=0)
+    with pytest.raises(ValueError, match="takes no key_order"):
+        family_qnn(Q, K, family="qaoa", key_order="sorted")
+    with pytest.raises(ValueError, match="permutation"):
+        from qiskit_qattn.qml import sampler_qnn
+
+        ac = family_head_circuit(Q, K, reps=1)
+        sampler_qnn(ac.circuit, [], ac.weight_params, key_order=[0, 0, 1, 2])
+
