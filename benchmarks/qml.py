@@ -414,7 +414,8 @@ READING = (
     "softmax of cosine values): the quantum and classical twins are the same model class with "
     "different link functions, so equal accuracy is the expected outcome, not a quantum "
     "advantage; the circuit's value is that the same weights run as Born-rule key sampling on "
-    "hardware."
+    "hardware. Differences smaller than the spread over seeds (the ± column) are not resolved "
+    "by this many seeds."
 )
 
 
