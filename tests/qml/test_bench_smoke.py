@@ -24,6 +24,8 @@ def test_step_timing_and_gradients_of_every_path_agree(bench):
                                    atol=1e-10)
     row = bench._speed_row("QNN", "aer", None, timings, ("stock", "lincomb", "reverse"), False)
     assert len(row) == 8 and row[4].endswith("x**")
+    # exact Aer: the batched gradient evaluated its PUB itself, and the table says so
+    assert timings["batched"].local and row[1] == "aer (numpy statevector)"
 
 
 def test_stock_peer_is_a_plain_qiskit_ml_qnn_on_the_same_circuit(bench):
