@@ -3,15 +3,16 @@
 The batched gradient (:mod:`.gradients`) evaluates one broadcast PUB of a *slot circuit* (every
 parameterized gate a rotation ``exp(-i a G / 2)`` with ``G`` a one- or two-qubit Pauli string,
 see :mod:`.shift_plan`). Qiskit's reference ``StatevectorEstimator`` builds one ``Statevector``
-per element of such a PUB, gate by gate in Python; for exact expectation values the same numbers
-come out of one vectorised pass: all bindings' states as one ``[N, 2**n]`` array, each gate
-applied once to all of them (a fixed matrix, or ``cos(a/2) psi - i sin(a/2) G psi`` with a per-row
-angle ``a``), then
-``<psi|O|psi>`` for every distinct observable with a sparse matrix.
+per element of such a PUB, gate by gate in Python, and Aer runs the elements as separate
+experiments; for exact expectation values the same numbers come out of one vectorised pass: all
+bindings' states as one ``[N, 2**n]`` array over the qubits in use, each gate applied once to all
+of them (a fixed matrix, or ``cos(a/2) psi - i sin(a/2) G psi`` with a per-state angle ``a``),
+then ``<psi|O|psi>`` for every distinct observable with a sparse matrix.
 
 This is the primitive's own computation (exact statevector expectation values), not an
-approximation; it is only used where the primitive is exact (``StatevectorEstimator`` at
-precision 0), see :class:`~qiskit_qattn.qml.BatchedParamShiftEstimatorGradient`.
+approximation; the gradient uses it only where the primitive is exact (the reference estimator,
+or Aer's without noise, at precision 0), see
+:class:`~qiskit_qattn.qml.BatchedParamShiftEstimatorGradient`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from qiskit.quantum_info import Operator, SparsePauliOp
 #: ``rz`` up to a global phase, which changes no expectation value.
 GENERATORS = {"rx": "X", "ry": "Y", "rz": "Z", "p": "Z", "u1": "Z", "rxx": "XX", "ryy": "YY",
               "rzz": "ZZ", "rzx": "XZ"}
-#: Widest circuit evaluated this way (the states of a whole batch are held in memory).
+#: Most qubits in use simulated this way (the states of a whole batch are held in memory).
 MAX_QUBITS = 16
 _IGNORED = ("barrier", "delay")
 _CHUNK_AMPLITUDES = 1 << 20  # states processed together: 16 MiB of complex128 amplitudes
