@@ -396,7 +396,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
                 exact = blocks.index_select(0, bidx).view(H, G, o1, F_)
                 rows_ = leaf_sum.reshape(-1, F_).index_select(0, leaves).view(H, G, nl, F_)
                 pieces.append(torch.cat([exact, rows_, block_sum], 2))
-            if F_ == E:
+            if role == "k":  # (not F_ == E: keys and values often share the width)
                 leaf_k, block_k = leaf_sum, block_sum
     if pieces:
         Kp, Vp = pieces
@@ -593,8 +593,14 @@ def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
     if selection == "group":
         return bz.detach().clone()
     H = bsc.shape[0]
-    sc = bsc.view(H, G, Bq, nKB).masked_fill((status != 1)[:, :, None, :], float("-inf"))
-    p = torch.softmax(sc, -1).nan_to_num(0.0) * qvalid.view(H, G, Bq, 1)
+    sc = bsc.view(H, G, Bq, nKB)
+    if not bool((status == 1).all()):  # (masks, padding: the common unmasked case skips it)
+        sc = sc.masked_fill((status != 1)[:, :, None, :], float("-inf"))
+        p = torch.softmax(sc, -1).nan_to_num(0.0)
+    else:
+        p = torch.softmax(sc, -1)
+    if not bool(qvalid.all()):
+        p = p * qvalid.view(H, G, Bq, 1)
     return torch.log(p.sum(2))
 
 
