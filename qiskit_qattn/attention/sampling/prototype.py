@@ -61,6 +61,7 @@ _OPTIONS = (
     "tree_iters",
     "causal_block",
     "is_causal",
+    "dense_fallback",
 )
 
 
@@ -102,7 +103,9 @@ def quantum_inspired_attention_prototype(
             ``leaf_size`` (8), ``query_block`` (64), ``selection`` (``"query"`` or
             ``"group"``), ``tree_iters`` (3), ``tail_samples`` (per query group, default 2
             per block), ``min_stratum_samples`` (2), ``causal_block`` (512),
-            ``is_causal`` (top-left causal mask without building it).
+            ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
+            (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
+            = 0.5 of the keys, the result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
         :class:`~qiskit_qattn.attention.AttentionResult`; ``std_error`` and ``error_estimate``
@@ -144,7 +147,8 @@ def prototype_backend(
     is_causal = bool(options.get("is_causal", False))
     key_bias, mask = classify_mask(bias, B, L, S, is_causal, q.dtype)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    if _dense_is_cheaper(cfg, L, S, q.shape[-1], v.shape[-1], mask, need_weights):
+    if bool(options.get("dense_fallback", True)) and _dense_is_cheaper(
+            cfg, L, S, q.shape[-1], v.shape[-1], mask, need_weights):
         return _dense(q, k, v, bias, scale, is_causal, need_weights, mask)
     res = block_sparse_attention(q * scale, k, v, key_bias=key_bias, mask=mask, cfg=cfg,
                                  seed=seed, generator=generator, need_weights=need_weights)
