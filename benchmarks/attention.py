@@ -66,8 +66,8 @@ METHODS: dict[str, tuple[str, dict, int]] = {
     "nystrom m=64": ("nystrom", {"num_landmarks": 64}, 4096),
     "linformer k=256": ("linformer", {"proj_dim": 256}, 4096),
 }
-QUICK_METHODS = [DEFAULT, "classical estimator (no dense fallback)", "classical exact 1/4", "classical stratified samples",
-                 "exact backend", "nystrom m=64"]
+QUICK_METHODS = [DEFAULT, "classical estimator (no dense fallback)", "classical exact 1/4",
+                 "classical stratified samples", "exact backend", "nystrom m=64"]
 
 
 def minilm_heads(n: int):
