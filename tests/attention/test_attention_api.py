@@ -17,7 +17,8 @@ from qiskit_qattn.attention import (
 BACKENDS = ("exact", "quantum-sim", "phase0-proto", "classical", "performer", "nystrom",
             "linformer")
 RANDOM = ("quantum-sim", "phase0-proto", "classical", "performer", "linformer")
-OPTS = {"linformer": {"projection": "gaussian"}}  # the default pooling is deterministic
+OPTS = {"linformer": {"projection": "gaussian"},  # the default pooling is deterministic
+        "classical": {"sampling_strategy": "stratified"}}  # default: exact SDPA on 64 keys
 
 
 def _qkv(*lead, L=6, S=40, E=8, Ev=3, dtype=torch.float64, seed=0):

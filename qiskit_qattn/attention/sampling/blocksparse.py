@@ -41,7 +41,7 @@ from typing import Any
 
 from .tree import padded_size, tree_order
 
-#: Peak bytes of the per-chunk work buffers; heads are processed in chunks of this size.
+#: Smallest budget of the per-chunk work buffers; heads are processed in chunks of this size.
 CHUNK_BYTES = 24 * 2**20
 
 
@@ -128,7 +128,10 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     S, Ev = v.shape[1], v.shape[2]
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
     per_head = plan["bytes_per_head"] * (4 if need_weights else 1)
-    step = max(1, min(B, CHUNK_BYTES // max(per_head, 1)))
+    # Work buffers of up to 1/8 of the dense score matrix (within the issue's memory bound
+    # for any kept-key fraction >= 1/8), at least CHUNK_BYTES: fewer, larger chunks.
+    budget = max(CHUNK_BYTES, min(8 * CHUNK_BYTES, B * L * S * q.element_size() // 8))
+    step = max(1, min(B, budget // max(per_head, 1)))
     outs, ses, ws, infos = [], [], [], []
     work: dict[str, Any] = {}
     for lo in range(0, B, step):
@@ -345,13 +348,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     Ktot = nx * Bk + nl + nKB
 
     # 6. Pack [cut blocks | exact blocks | leaf pseudo-keys | block pseudo-keys] and attend.
-    if reuse:
-        Kp = _buffer(work, "K", (H, G, Ktot, E), dtype)
-        Vp = _buffer(work, "V", (H, G, Ktot, Ev), dtype)
-    else:
-        Kp = torch.empty(H, G, Ktot, E, dtype=dtype)
-        Vp = torch.empty(H, G, Ktot, Ev, dtype=dtype)
-    # pieces are written in place when nothing needs their gradient
+    # Inference without samples or weights takes the split path: the exact blocks are
+    # gathered once into their own buffer and attended by the flash kernel (no mask unless a
+    # key is masked), the pseudo-keys by small explicit products, merged by log-sum-exp.
+    split_attend = reuse and cfg.strategy == "none" and kind != "dense" and nx > 0
     o1, o2 = nx * Bk, nx * Bk + nl
     bidx = (xsel + (torch.arange(H) * nKB)[:, None, None]).reshape(-1)
     leaves = (((torch.arange(H)[:, None, None, None] * nKB + lsel[..., None]) * r
@@ -359,25 +359,46 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     wnT = wn.transpose(-1, -2)  # [H, nL, G, P], a transposed view BLAS takes as is
     wbT = wb.transpose(-1, -2)  # [H, nKB, G, Bk]
     pieces = []
-    for dst, src, F_ in ((Kp, ks, E), (Vp, vs, Ev)):
-        blocks = src.reshape(H * nKB, Bk * F_)
-        leaf_sum = torch.matmul(wnT, src.view(H, nL, P, F_))  # [H, nL, G, F]: tilted means
-        block_sum = torch.matmul(wbT, src.view(H, nKB, Bk, F_)).permute(0, 2, 1, 3)
-        if reuse:  # gather into reused buffers, then one copy into the packed layout
-            ex = torch.index_select(blocks, 0, bidx,
-                                    out=_buffer(work, f"x{F_}", (H * G * nx, Bk * F_), dtype))
-            lr = torch.index_select(leaf_sum.reshape(-1, F_), 0, leaves,
-                                    out=_buffer(work, f"l{F_}", (H * G * nl, F_), dtype))
-            dst[:, :, :o1].copy_(ex.view(H, G, o1, F_))
-            dst[:, :, o1:o2].copy_(lr.view(H, G, nl, F_))
-            dst[:, :, o2:].copy_(block_sum)
-        else:
-            exact = blocks.index_select(0, bidx).view(H, G, o1, F_)
-            rows_ = leaf_sum.reshape(-1, F_).index_select(0, leaves).view(H, G, nl, F_)
-            pieces.append(torch.cat([exact, rows_, block_sum], 2))
-        if F_ == E:
-            leaf_k, block_k = leaf_sum, block_sum
-    if not reuse:
+    Kp = Vp = None
+    if split_attend:
+        # Keys and values side by side [H, S_slots, E + Ev]: one gather of the exact blocks,
+        # one product per pooling level; the kernels take the K and V halves as strided views.
+        Fk = E + Ev
+        kv = torch.cat([ks, vs], -1)
+        kvx = torch.index_select(kv.reshape(H * nKB, Bk * Fk), 0, bidx,
+                                 out=_buffer(work, "xkv", (H * G * nx, Bk * Fk), dtype))
+        npl, npb = H * nL * G, H * nKB * G
+        pool = _buffer(work, "pool", ((npl + npb) * Fk,), dtype)
+        torch.matmul(wnT, kv.view(H, nL, P, Fk), out=pool[: npl * Fk].view(H, nL, G, Fk))
+        torch.matmul(wbT, kv.view(H, nKB, Bk, Fk), out=pool[npl * Fk:].view(H, nKB, G, Fk))
+        bpos = (npl + (torch.arange(H)[:, None, None] * nKB + torch.arange(nKB)[None, None, :])
+                * G + torch.arange(G)[None, :, None])  # [H, G, nKB]
+        pidx = torch.cat([leaves.view(H, G, nl), bpos], -1).reshape(-1)
+        kvp = torch.index_select(pool.view(-1, Fk), 0, pidx,
+                                 out=_buffer(work, "pkv", (H * G * (nl + nKB), Fk), dtype))
+    else:
+        if reuse:
+            Kp = _buffer(work, "K", (H, G, Ktot, E), dtype)
+            Vp = _buffer(work, "V", (H, G, Ktot, Ev), dtype)
+        for role, src, F_, dst in (("k", ks, E, Kp), ("v", vs, Ev, Vp)):
+            blocks = src.reshape(H * nKB, Bk * F_)
+            leaf_sum = torch.matmul(wnT, src.view(H, nL, P, F_))  # [H, nL, G, F]: tilted means
+            block_sum = torch.matmul(wbT, src.view(H, nKB, Bk, F_)).permute(0, 2, 1, 3)
+            if reuse:  # gather into reused buffers, then one copy into the packed layout
+                ex = torch.index_select(blocks, 0, bidx, out=_buffer(
+                    work, f"x{role}", (H * G * nx, Bk * F_), dtype))
+                lr = torch.index_select(leaf_sum.reshape(-1, F_), 0, leaves, out=_buffer(
+                    work, f"l{role}", (H * G * nl, F_), dtype))
+                dst[:, :, :o1].copy_(ex.view(H, G, o1, F_))
+                dst[:, :, o1:o2].copy_(lr.view(H, G, nl, F_))
+                dst[:, :, o2:].copy_(block_sum)
+            else:
+                exact = blocks.index_select(0, bidx).view(H, G, o1, F_)
+                rows_ = leaf_sum.reshape(-1, F_).index_select(0, leaves).view(H, G, nl, F_)
+                pieces.append(torch.cat([exact, rows_, block_sum], 2))
+            if role == "k":  # (not F_ == E: keys and values often share the width)
+                leaf_k, block_k = leaf_sum, block_sum
+    if pieces:
         Kp, Vp = pieces
     beta_g = beta.view(H, nKB, r, G).permute(0, 3, 1, 2)  # [H, G, nKB, r]
     lbeta = beta_g.gather(2, lsel[..., None].expand(-1, -1, -1, r))
@@ -395,13 +416,23 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         cut = _cut_bias(kind, dperm, qperm, kperm, dsel, G, Bq, Bk, L, S, dtype)
         mask = mask.expand(H, G, Bq, Ktot).clone()
         mask[..., : nd * Bk] = mask[..., : nd * Bk] + cut
-    mask4 = mask.reshape(1, H * G, mask.shape[2], Ktot)
-    q4 = qg.reshape(1, H * G, Bq, E)
-    K4, V4 = Kp.view(1, H * G, Ktot, E), Vp.view(1, H * G, Ktot, Ev)
+    if not split_attend:
+        mask4 = mask.reshape(1, H * G, mask.shape[2], Ktot)
+        q4 = qg.reshape(1, H * G, Bq, E)
+        K4, V4 = Kp.view(1, H * G, Ktot, E), Vp.view(1, H * G, Ktot, Ev)
     part = None
     std = None
     split = kind == "causal" and nd == 0  # diagonal chunks attended apart, merged by lse
-    if cfg.strategy == "none" and not split:
+    if split_attend:
+        xmask = mask[..., :o1]
+        xmask = xmask.reshape(1, H * G, 1, o1) if bool((xmask != 0).any()) else None
+        out, lse = _attend_split(qg, kvx.view(H, G, o1, Fk), xmask,
+                                 kvp.view(H, G, nl + nKB, Fk), mask[..., o1:])
+        out = out.reshape(H, L_slots, Ev)
+        if split:
+            part = {"mass": torch.ones(H, L_slots, dtype=dtype),
+                    "shift": lse.reshape(H, L_slots)}
+    elif cfg.strategy == "none" and not split:
         out = torch.nn.functional.scaled_dot_product_attention(q4, K4, V4, attn_mask=mask4,
                                                                scale=1.0)
         out = out.view(H, L_slots, Ev)
@@ -562,8 +593,14 @@ def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
     if selection == "group":
         return bz.detach().clone()
     H = bsc.shape[0]
-    sc = bsc.view(H, G, Bq, nKB).masked_fill((status != 1)[:, :, None, :], float("-inf"))
-    p = torch.softmax(sc, -1).nan_to_num(0.0) * qvalid.view(H, G, Bq, 1)
+    sc = bsc.view(H, G, Bq, nKB)
+    if not bool((status == 1).all()):  # (masks, padding: the common unmasked case skips it)
+        sc = sc.masked_fill((status != 1)[:, :, None, :], float("-inf"))
+        p = torch.softmax(sc, -1).nan_to_num(0.0)
+    else:
+        p = torch.softmax(sc, -1)
+    if not bool(qvalid.all()):
+        p = p * qvalid.view(H, G, Bq, 1)
     return torch.log(p.sum(2))
 
 
@@ -642,6 +679,36 @@ def _diagonal_chunks(q, k, v, key_bias, chunk: int, differentiable: bool):
         mask = kb.view(1, H * n, 1, chunk) + tri
     out, lse = _attend_lse(q4, k4, v4, mask, differentiable, causal=mask is None)
     return out.reshape(H, pad, Ev)[:, :L], lse.reshape(H, pad)[:, :L]
+
+
+def _attend_split(qg, kvx, xmask, kvp, pmask):
+    """Flash attention over the exact keys merged with the pooled pseudo-keys by lse.
+
+    ``qg [H, G, Bq, E]``; ``kvx [H, G, X, E + Ev]`` exact keys and values side by side with an
+    optional additive mask ``[1, H * G, 1, X]``; ``kvp [H, G, M, E + Ev]`` pseudo-keys and
+    values with their log-mass biases ``pmask [H, G, 1, M]``. Two flash calls (the second one
+    small), no packing of both into one layout.
+
+    Returns the output ``[H, G, Bq, Ev]`` and the log-sum-exp of all terms ``[H, G, Bq]``.
+    """
+    import torch
+
+    H, G, Bq, E = qg.shape
+    X, M = kvx.shape[2], kvp.shape[2]
+    q4 = qg.reshape(1, H * G, Bq, E)
+    kx = kvx.view(1, H * G, X, -1)
+    kp = kvp.view(1, H * G, M, -1)
+    o1, l1 = _attend_lse(q4, kx[..., :E], kx[..., E:], xmask, False)
+    o2, l2 = _attend_lse(q4, kp[..., :E], kp[..., E:], pmask.reshape(1, H * G, 1, M), False)
+    top = _finite_or_zero(torch.maximum(l1, l2))
+    a, b = torch.exp(l1 - top), torch.exp(l2 - top)
+    den = a + b
+    good = den > 0
+    safe = torch.where(good, den, torch.ones_like(den))
+    out = (torch.where(a[..., None] > 0, o1, 0.0) * (a / safe)[..., None]
+           + torch.where(b[..., None] > 0, o2, 0.0) * (b / safe)[..., None])
+    lse = torch.where(good, top + torch.log(safe), torch.full_like(den, float("-inf")))
+    return out.reshape(H, G, Bq, -1), lse.reshape(H, G, Bq)
 
 
 def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):

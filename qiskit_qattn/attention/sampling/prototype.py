@@ -33,7 +33,7 @@ from typing import Any
 
 from .._common import check_options, positive_float, positive_int
 from ..result import AttentionResult
-from .blocksparse import BlockSparseConfig, MaskModel, block_sparse_attention
+from .blocksparse import BlockSparseConfig, MaskModel, _plan, block_sparse_attention
 
 STRATEGIES = ("none", "stratified", "uniform")
 SELECTIONS = ("query", "group")
@@ -61,6 +61,7 @@ _OPTIONS = (
     "tree_iters",
     "causal_block",
     "is_causal",
+    "dense_fallback",
 )
 
 
@@ -102,7 +103,9 @@ def quantum_inspired_attention_prototype(
             ``leaf_size`` (8), ``query_block`` (64), ``selection`` (``"query"`` or
             ``"group"``), ``tree_iters`` (3), ``tail_samples`` (per query group, default 2
             per block), ``min_stratum_samples`` (2), ``causal_block`` (512),
-            ``is_causal`` (top-left causal mask without building it).
+            ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
+            (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
+            = 0.5 of the keys, the result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
         :class:`~qiskit_qattn.attention.AttentionResult`; ``std_error`` and ``error_estimate``
@@ -141,14 +144,18 @@ def prototype_backend(
     cfg = config_from_options(options, k.shape[1])
     B, L, _ = q.shape
     S = k.shape[1]
-    key_bias, mask = classify_mask(bias, B, L, S, bool(options.get("is_causal", False)),
-                                   q.dtype)
+    is_causal = bool(options.get("is_causal", False))
+    key_bias, mask = classify_mask(bias, B, L, S, is_causal, q.dtype)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    if bool(options.get("dense_fallback", True)) and _dense_is_cheaper(
+            cfg, L, S, q.shape[-1], v.shape[-1], mask, need_weights):
+        return _dense(q, k, v, bias, scale, is_causal, need_weights, mask)
     res = block_sparse_attention(q * scale, k, v, key_bias=key_bias, mask=mask, cfg=cfg,
                                  seed=seed, generator=generator, need_weights=need_weights)
     std = res["std_error"]
     info = dict(res["info"])
     info["mask"] = mask.kind if key_bias is None or mask.kind != "none" else "key"
+    info["path"] = "block-sparse"
     info["bias"] = (
         "deterministic pooled tail (biased), no error bars" if cfg.strategy == "none" else
         "numerator and denominator unbiased; ratio bias O(1/samples)")
@@ -156,6 +163,46 @@ def prototype_backend(
         output=res["output"], weights=res["weights"], std_error=std,
         error_estimate=None if std is None else std.norm(dim=-1), backend="classical",
         info=info,
+    )
+
+
+#: The automatic budget falls back to exact SDPA above this many attended keys per query
+#: (exact + pooled, as a share of the keys): measured on real MiniLM heads, the estimator is
+#: slower than the flash kernel there (512 and 1024 tokens; benchmarks/RESULTS.md).
+DENSE_ABOVE = 0.5
+
+
+def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
+                      mask: MaskModel, need_weights: bool) -> bool:
+    """Whether the automatic budget would attend to more than ``DENSE_ABOVE`` of the keys."""
+    if cfg.exact_fraction is not None or cfg.coverage is not None or cfg.strategy != "none":
+        return False
+    if mask.kind == "dense":
+        return False
+    plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
+    return plan["Ktot"] > DENSE_ABOVE * S
+
+
+def _dense(q, k, v, bias, scale, is_causal, need_weights, mask):
+    """Exact attention (the ``exact`` backend), reported as the classical backend's dense path."""
+    import torch
+
+    from ..torch_exact import exact_backend
+
+    L, S = q.shape[1], k.shape[1]
+    if is_causal:
+        tri = torch.zeros(L, S, dtype=q.dtype).masked_fill_(
+            ~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))[None]
+        bias = tri if bias is None else bias + tri
+    res = exact_backend(q, k, v, bias=bias, scale=scale, need_weights=need_weights,
+                        generator=None)
+    return AttentionResult(
+        output=res.output, weights=res.weights, std_error=None, error_estimate=None,
+        backend="classical",
+        info={"path": "dense", "exact_key_fraction": 1.0, "keys_per_query": 1.0,
+              "tail_samples_per_group": 0.0, "mask": mask.kind,
+              "bias": "exact attention (the automatic budget would attend to more than "
+                      f"{DENSE_ABOVE:g} of the keys)"},
     )
 
 
