@@ -56,9 +56,10 @@ METHODS: dict[str, tuple[str, dict, int]] = {
     "classical exact 1/8": ("classical", {"exact_fraction": 0.125}, 1 << 30),
     "classical exact 1/4": ("classical", {"exact_fraction": 0.25}, 1 << 30),
     "classical exact 1/2": ("classical", {"exact_fraction": 0.5}, 8192),
-    "classical no leaf refinement": ("classical", {"refine_fraction": 0}, 8192),
+    "classical no leaf refinement": ("classical", {"refine_fraction": 0, "dense_fallback": False},
+                                     8192),
     "classical query tree, groups of 64": (
-        "classical", {"query_order": "tree", "query_block": 64}, 8192),
+        "classical", {"query_order": "tree", "query_block": 64, "dense_fallback": False}, 8192),
     "classical stratified samples": ("classical", {"sampling_strategy": "stratified"}, 8192),
     "exact backend": ("exact", {}, 1 << 30),
     "phase0-proto k=128 s=256": ("phase0-proto", {"top_k": 128, "samples": 256}, 2048),
