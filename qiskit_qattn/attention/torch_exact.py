@@ -67,12 +67,28 @@ def exact_backend(
         weights = None
         # 4-D [1, B, L, E]: 3-D input sends CPU SDPA to its math path (scores materialised,
         # ~9x slower at 4096 tokens); 4-D input takes the flash kernel.
-        output = F.scaled_dot_product_attention(
-            q[None], k[None], v[None], attn_mask=None if bias is None else bias[None],
-            scale=scale,
-        )[0]
+        if _is_plain_causal(bias, q.shape[0], q.shape[-2], k.shape[-2], q.dtype):
+            # A dense top-left causal mask (what causal models pass) costs every score;
+            # is_causal lets the kernel skip the blocks above the diagonal (~2x at 4096).
+            output = F.scaled_dot_product_attention(q[None], k[None], v[None], is_causal=True,
+                                                    scale=scale)[0]
+        else:
+            output = F.scaled_dot_product_attention(
+                q[None], k[None], v[None], attn_mask=None if bias is None else bias[None],
+                scale=scale,
+            )[0]
     zeros = torch.zeros_like(output.detach())
     return AttentionResult(
         output=output, weights=weights, std_error=zeros,
         error_estimate=zeros[..., 0], backend="exact",
     )
+
+
+def _is_plain_causal(bias, B: int, L: int, S: int, dtype) -> bool:
+    """Whether the additive mask ``bias [Bm, L, S]`` is exactly the top-left causal mask."""
+    if bias is None or bias.ndim != 3 or bias.shape[1] == 1 or L < 2:
+        return False
+    from .sampling.prototype import classify_mask
+
+    key_bias, model = classify_mask(bias, B, L, S, False, dtype)
+    return model.kind == "causal" and not bool(key_bias.any())

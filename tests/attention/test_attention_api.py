@@ -63,6 +63,20 @@ def test_exact_masks_match_sdpa(kind):
     assert float(res.weights[~keep].abs().max()) == 0.0
 
 
+@pytest.mark.parametrize("L, S", [(6, 6), (3, 8), (8, 3)])
+@pytest.mark.parametrize("padded", [False, True])
+def test_exact_causal_masks_match_sdpa(L, S, padded):
+    # A plain top-left causal mask takes SDPA's is_causal kernel; with padding it stays a mask.
+    q, k, v = _qkv(2, L=L, S=S)
+    keep = torch.ones(L, S, dtype=torch.bool).tril()
+    if padded:
+        keep = keep & torch.tensor([True] * (S - 1) + [False])
+        keep[:, 0] = True
+    res = attention(q, k, v, attn_mask=keep)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+    torch.testing.assert_close(res.output, ref, atol=1e-6, rtol=0)
+
+
 def test_fully_masked_row_gives_zero_like_sdpa():
     q, k, v = _qkv(L=3, S=4)
     keep = torch.ones(3, 4, dtype=torch.bool)

@@ -290,6 +290,9 @@ def crash_in_complete_worker(store_dir, key, queue):
 
         store._put_result = die
         queue.put("claimed")
+        # put() hands the message to a feeder thread; flush it before os._exit kills that thread.
+        queue.close()
+        queue.join_thread()
         claim.complete({"x": np.arange(3)})
 
 
