@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def connect(path: Path, *, journal_mode: str, busy_timeout: float) -> sqlite3.Co
                            check_same_thread=True, factory=StoreConnection)
     try:
         set_durable(conn, True)
-        mode = conn.execute(f"PRAGMA journal_mode={journal_mode}").fetchone()[0]
+        mode = _set_journal_mode(conn, journal_mode, busy_timeout)
         if str(mode).lower() != journal_mode.lower():
             logger.warning("job store %s: journal_mode %s unavailable, using %s", path,
                            journal_mode, mode)
@@ -157,6 +158,28 @@ def connect(path: Path, *, journal_mode: str, busy_timeout: float) -> sqlite3.Co
         conn.close()
         raise
     return conn
+
+
+def _set_journal_mode(conn: sqlite3.Connection, journal_mode: str, timeout: float) -> str:
+    """Switch to ``journal_mode`` (if not already in it), retrying while another opener holds it.
+
+    Switching a fresh database to WAL needs an exclusive lock, and SQLite answers "database is
+    locked" at once, without its busy handler, when several processes open the store together
+    (a sweep's workers): retry with backoff up to ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+            if mode.lower() == journal_mode.lower():
+                return mode
+            return str(conn.execute(f"PRAGMA journal_mode={journal_mode}").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
 
 
 @contextlib.contextmanager
