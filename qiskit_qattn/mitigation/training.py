@@ -232,31 +232,6 @@ def training_set(
     return [chosen[i] for i in order], ideal[order]
 
 
-def _measured_body(circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
-    """Unmeasured body on the active qubits and the body qubit read into each classical bit."""
-    from ..passes.idle_qubits import compact_circuit
-
-    small, _ = compact_circuit(circuit)
-    mapping: dict[int, int] = {}
-    body = QuantumCircuit(small.num_qubits, global_phase=small.global_phase)
-    measured: set[int] = set()
-    for inst in small.data:
-        name = inst.operation.name
-        qubits = [small.find_bit(q).index for q in inst.qubits]
-        if name == "measure":
-            mapping[small.find_bit(inst.clbits[0]).index] = qubits[0]
-            measured.add(qubits[0])
-        elif name in ("barrier", "delay"):
-            continue
-        elif measured.intersection(qubits):
-            raise ValueError("circuits must measure only at the end (no mid-circuit measurement)")
-        else:
-            body.append(inst.operation, qubits)
-    if not mapping or sorted(mapping) != list(range(circuit.num_clbits)):
-        raise ValueError("circuits must measure every classical bit exactly once, at the end")
-    return body, [mapping[i] for i in range(circuit.num_clbits)]
-
-
 def _marginal(probs: np.ndarray, num_qubits: int, measured: list[int]) -> np.ndarray:
     """Distribution over the measured qubits (bit ``i`` = ``measured[i]``) of a full one."""
     tensor = probs.reshape((2,) * num_qubits)  # C order: axis 0 is the top qubit
@@ -281,6 +256,8 @@ def ideal_distributions(circuits: Sequence[QuantumCircuit]) -> np.ndarray:
     """
     from qiskit.quantum_info import Clifford, StabilizerState, Statevector
 
+    from ..noise.distributions import measured_body
+
     circuits = list(circuits)
     if not circuits:
         raise ValueError("circuits must not be empty")
@@ -289,7 +266,7 @@ def ideal_distributions(circuits: Sequence[QuantumCircuit]) -> np.ndarray:
         raise ValueError(f"circuits must share one classical width; got {sorted(widths)}")
     out = np.zeros((len(circuits), 2 ** widths.pop()))
     for i, qc in enumerate(circuits):
-        body, measured = _measured_body(qc)
+        body, measured, _, _ = measured_body(qc, keep_delays=False)
         if body.num_qubits <= MAX_STATEVECTOR_QUBITS:
             probs = Statevector(body).probabilities()
             out[i] = _marginal(probs, body.num_qubits, measured)

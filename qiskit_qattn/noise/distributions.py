@@ -22,13 +22,22 @@ from qiskit_aer.noise import NoiseModel
 MAX_DENSITY_QUBITS = 12
 
 
-def _body(circuit: QuantumCircuit, compact: bool
-          ) -> tuple[QuantumCircuit, list[int], tuple, int]:
+def measured_body(circuit: QuantumCircuit, *, compact: bool = True, keep_delays: bool = True
+                  ) -> tuple[QuantumCircuit, list[int], tuple, int]:
     """``(unmeasured body, its qubit measured into each bit, kept qubits, active count)``.
 
     One pass: measurements must be final; barriers are dropped (they change no probability).
     With ``compact`` the body keeps only the qubits that carry an operation or a measurement,
-    renumbered in increasing order (qubit ``i`` of the body is ``kept[i]``).
+    renumbered in increasing order (qubit ``i`` of the body is ``kept[i]``). Delays on active
+    qubits stay (thermal relaxation acts during them) unless ``keep_delays`` is false (an
+    ideal simulation, where a delay is the identity).
+
+    Example:
+        >>> qc = QuantumCircuit(3, 1)
+        >>> _ = qc.h(2); _ = qc.measure(2, 0)
+        >>> body, measured, kept, active = measured_body(qc)
+        >>> body.num_qubits, measured, kept, active
+        (1, [0], (2,), 1)
     """
     mapping: dict[int, int] = {}
     measured: set[int] = set()
@@ -47,9 +56,11 @@ def _body(circuit: QuantumCircuit, compact: bool
             raise ValueError("circuits must measure only at the end (no mid-circuit measurement)")
         if inst.clbits:
             raise ValueError(f"circuits must not use classical bits outside measurements ({name})")
-        ops.append((inst.operation, qubits))
         if name != "delay":
             used.update(qubits)
+        elif not keep_delays:
+            continue
+        ops.append((inst.operation, qubits))
     if not mapping or sorted(mapping) != list(range(circuit.num_clbits)):
         raise ValueError("circuits must measure every classical bit exactly once, at the end")
     order = [mapping[i] for i in range(circuit.num_clbits)]
@@ -160,7 +171,7 @@ def noisy_distributions(
     groups: dict[tuple, list[int]] = {}
     prepared: list[tuple[QuantumCircuit, list[int]]] = []
     for i, qc in enumerate(circuits):
-        body, local, kept, active = _body(qc, compact)
+        body, local, kept, active = measured_body(qc, compact=compact)
         if active > MAX_DENSITY_QUBITS:
             raise ValueError(
                 f"{active} active qubits exceed the density-matrix limit of {MAX_DENSITY_QUBITS}; "
