@@ -72,6 +72,34 @@ def test_every_key_exact_equals_sdpa_causal(how, L, S):
     torch.testing.assert_close(r.output, _sdpa(q, k, v, tri), atol=1e-5, rtol=0)
 
 
+def test_every_key_exact_equals_sdpa_causal_with_key_padding_over_many_chunks():
+    q, k, v = _blobs(L=150, S=150)
+    keep = torch.rand(2, 1, 150, generator=torch.Generator().manual_seed(5)) > 0.3
+    keep[..., 0] = True
+    tri = torch.ones(150, 150, dtype=torch.bool).tril()
+    r = attention(q, k, v, backend="classical", attn_mask=keep & tri, coverage=1.0,
+                  causal_block=16, seed=0, **SMALL)
+    assert r.info["mask"] == "causal"
+    torch.testing.assert_close(r.output, _sdpa(q, k, v, keep & tri), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("L, S", [(4096, 4096), (4000, 3000), (1500, 2048), (513, 513)])
+def test_causal_layout_shows_each_query_chunk_every_earlier_key_once(L, S):
+    from qiskit_qattn.attention.sampling.blocksparse import _dyadic_segments
+
+    chunk, block = 512, 64
+    segments, visible = _dyadic_segments(L, S, chunk, block)
+    starts = np.cumsum([0] + [slots // block for _, _, slots in segments])
+    for c in range(visible.shape[0]):
+        seen = np.zeros(S, dtype=int)
+        for i, (first, n, _slots) in enumerate(segments):
+            blocks = visible[c, starts[i]: starts[i + 1]]
+            assert bool(blocks.all()) or not bool(blocks.any())  # whole segments only
+            if bool(blocks.any()):
+                seen[first: first + n] += 1
+        assert (seen[: min(S, c * chunk)] == 1).all() and (seen[c * chunk:] == 0).all()
+
+
 def test_every_key_exact_equals_sdpa_with_a_general_per_query_mask():
     q, k, v = _blobs(L=30, S=90)
     keep = torch.rand(2, 30, 90, generator=torch.Generator().manual_seed(2)) > 0.5

@@ -175,29 +175,101 @@ def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskMod
         seg_k, seg_q = padded_size(S, block), padded_size(L, Bq)
         S_slots = math.ceil(S / block) * block
         L_slots = math.ceil(L / Bq) * Bq
-    nKB = S_slots // block
-    # Causal: the budget follows the mean number of visible blocks of earlier chunks.
-    visible = nKB if not causal else max(1, (nKB - chunk // block) // 2)
-    kb = nKB if (cfg.exact_fraction or 0.0) >= 1.0 else cfg.exact_blocks(visible, block)
-    if cfg.coverage is not None:
-        kb = max(kb, max(1, min(visible, math.ceil(cfg.max_fraction * visible - 1e-9))))
-    k2 = min(cfg.refined_blocks(visible), max(0, visible - kb))
-    if not cfg.control_variate:
-        k2 = 0
     # Causal diagonal chunks: apart with the causal kernel, or (for the weights) in the pack.
     cut_in_pack = causal and need_weights
-    diag = chunk // block if cut_in_pack else 0
+    segments = block_visible = None
+    if causal and not cut_in_pack:
+        segments, block_visible = _dyadic_segments(L, S, chunk, block)
+        if segments:
+            S_slots = block_visible.shape[1] * block
+        else:  # one position chunk: everything is diagonal
+            segments = block_visible = None
+    nKB = S_slots // block
     G = L_slots // Bq
+    # Budget per query group from the blocks it sees: all of them, or (causal) the whole
+    # blocks of earlier position chunks, so late queries get the budget of a long sequence.
+    if block_visible is not None:
+        counts = block_visible.sum(1).tolist()
+        visible = [int(counts[g * Bq // chunk]) for g in range(G)]
+    elif causal:
+        visible = [min(nKB, (g * Bq // chunk) * (chunk // block)) for g in range(G)]
+    else:
+        visible = [nKB] * G
+    kb_group, k2_group = [], []
+    for vis in visible:
+        kb_v = _exact_budget(cfg, vis, block)
+        k2_v = min(cfg.refined_blocks(vis), max(0, vis - kb_v)) if cfg.control_variate else 0
+        kb_group.append(kb_v)
+        k2_group.append(k2_v)
+    kb, k2 = max(kb_group), max(k2_group)
+    diag = chunk // block if cut_in_pack else 0
     r = block // leaf
     Ktot = (diag + kb) * block + k2 * r + nKB
+    # Mean keys a query attends to (pack plus, causal, half its own chunk) against what
+    # exact attention computes per query: what decides whether the estimator pays.
+    work = sum(kbv * block + k2v * r + vis for kbv, k2v, vis in
+               zip(kb_group, k2_group, visible, strict=True)) / max(1, G)
+    work += chunk / 2 if causal else 0
     F = E + Ev
     per_head = 4 * (G * Ktot * (F + (Bq if cut_in_pack else 1)) + G * S_slots * 3
                     + G * (S_slots // leaf) * F * 2 + L_slots * F * 2)
     return {"leaf": leaf, "block": block, "Bq": Bq, "chunk": chunk, "seg_k": seg_k,
             "seg_q": seg_q, "S_slots": S_slots, "L_slots": L_slots, "nKB": nKB, "kb": kb,
-            "k2": k2, "diag": chunk // block if causal else 0, "G": G, "r": r, "Ktot": Ktot,
+            "k2": k2, "kb_group": kb_group, "k2_group": k2_group,
+            "diag": chunk // block if causal else 0, "G": G, "r": r, "Ktot": Ktot,
+            "work": work, "dense_work": S / 2 if causal else S, "visible": visible,
+            "segments": segments, "block_visible": block_visible,
             "causal": causal, "cut_in_pack": cut_in_pack,
             "bytes_per_head": per_head}
+
+
+def _dyadic_segments(L: int, S: int, chunk: int, block: int):
+    """Key segments of the causal layout and which blocks each query chunk sees whole.
+
+    Query chunk ``c`` sees keys ``[0, c * chunk)``, the union of the dyadic ranges of chunks
+    given by the bits of ``c`` (``c = 6``: chunks ``[0, 4) + [4, 6)``). Each such range is
+    ordered as one tree, so the clusters of a late query are drawn from thousands of keys, not
+    from one chunk; a key lies in at most ``log2(L / chunk)`` ranges.
+
+    Returns the segments ``[(first key, keys, slots)]`` in slot order and a boolean
+    ``[query chunks, blocks]`` table of the blocks each query chunk sees.
+
+    Example:
+        >>> segs, vis = _dyadic_segments(2048, 2048, 512, 256)
+        >>> [(a // 512, n // 512) for a, n, _ in segs], vis.sum(1).tolist()
+        ([(0, 1), (2, 1), (0, 2)], [0, 2, 4, 6])
+    """
+    import torch
+
+    n_q = math.ceil(L / chunk)
+    n_k = math.ceil(S / chunk)
+    segments, owners = [], []
+    for j in range(max(0, (n_q - 1).bit_length())):
+        size = 1 << j
+        # the range [s0, s0 + size) serves query chunks [s0 + size, s0 + 2 * size)
+        for s0 in range(0, n_k, 2 * size):
+            if s0 + size <= n_q - 1:
+                first, last = s0 * chunk, min(S, (s0 + size) * chunk)
+                segments.append((first, last - first, size * chunk))
+                owners.append((s0, size))
+    per_block = [seg[2] // block for seg in segments]
+    vis = torch.zeros(n_q, sum(per_block), dtype=torch.bool)
+    at = 0
+    for (s0, size), nb in zip(owners, per_block, strict=True):
+        for c in range(s0 + size, min(n_q, s0 + 2 * size)):
+            vis[c, at: at + nb] = True
+        at += nb
+    return segments, vis
+
+
+def _exact_budget(cfg: BlockSparseConfig, visible: int, block: int) -> int:
+    """Exact key blocks of a query group that sees ``visible`` whole blocks (0 if none)."""
+    if visible <= 0:
+        return 0
+    kb = visible if (cfg.exact_fraction or 0.0) >= 1.0 else cfg.exact_blocks(visible, block)
+    if cfg.coverage is not None:  # the cap; the group's mass decides how many it uses
+        kb = max(kb, max(1, min(visible, math.ceil(cfg.max_fraction * visible - 1e-9))))
+    return kb
 
 
 def _buffer(work: dict, name: str, shape: tuple[int, ...], dtype):
@@ -231,16 +303,20 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
             kw = kw.masked_fill(torch.isneginf(key_bias), 0.0)
         if dense is not None:
             kw = kw.masked_fill(torch.isneginf(dense).all(dim=1), 0.0)
-        kperm = torch.from_numpy(tree_order(k, kw, segment=plan["seg_k"], leaf=P,
-                                            iters=cfg.iters, seed=seed))
+        if plan["segments"] is not None:
+            kperm = _segment_order(k, kw, plan["segments"], P, cfg.iters, seed)
+        else:
+            kperm = torch.from_numpy(tree_order(k, kw, segment=plan["seg_k"], leaf=P,
+                                                iters=cfg.iters, seed=seed))
         S_slots, L_slots = plan["S_slots"], plan["L_slots"]
         if not plan["causal"]:  # masked keys sort last: drop the blocks that hold only them
             alive = int((kw > 0).sum(1).max())
             S_slots = min(S_slots, max(Bk, math.ceil(alive / Bk) * Bk))
         kperm = kperm[:, :S_slots].contiguous()
     nKB, G, r, nL = S_slots // Bk, L_slots // Bq, Bk // P, S_slots // P
-    kb = min(plan["kb"], nKB)
-    k2 = min(plan["k2"], max(0, nKB - kb))
+    kbg = torch.tensor(plan["kb_group"]).clamp_max(nKB)  # per-group budgets [G]
+    limg = torch.minimum(kbg + torch.tensor(plan["k2_group"]), torch.tensor(nKB))
+    kb = int(kbg.max())
 
     # 2. Permute keys once per head (padding slots: zero rows, key bias -inf); then queries,
     # grouped by a tree of their own or routed by their best key blocks.
@@ -272,7 +348,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     with torch.no_grad():
         alive_blk = (kbias.detach().view(H, nKB, Bk) > ninf).any(-1)
         dperm = None
-        if kind == "causal":
+        if kind == "causal" and plan["block_visible"] is not None:
+            cq = torch.arange(G) // (plan["chunk"] // Bq)
+            status = plan["block_visible"][cq].to(torch.int64)[None] * alive_blk[:, None, :]
+        elif kind == "causal":
             cq = torch.arange(G) // (plan["chunk"] // Bq)
             ck = torch.arange(nKB) // (plan["chunk"] // Bk)
             status = torch.where(ck[None, :] < cq[:, None], 1,
@@ -320,24 +399,26 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         share = _block_share(cfg.selection, bsc, qvalid, bz.transpose(1, 2), status, G, Bq,
                              nKB)
         share = share.masked_fill(status != 1, ninf)
-        nsel = min(kb + k2, nKB)
+        nsel = int(limg.max())
         top = share.topk(nsel, dim=-1)
         order, ok = top.indices, torch.isfinite(top.values)
         rank = torch.arange(nsel)
         if cfg.coverage is not None:
-            kb_g = _coverage_counts(share, cfg.coverage, kb)  # [H, G]
-            is_exact = rank[None, None, :] < kb_g[..., None]
-            lstart = 0
+            kb_g = _coverage_counts(share, cfg.coverage, kbg[None, :])  # [H, G]
         else:
-            is_exact = (rank < kb)[None, None, :].expand(H, G, nsel)
-            lstart = kb
+            kb_g = kbg[None, :].expand(H, G)
+        # Ranks below the group's exact count are exact, the next ones up to its limit are
+        # pooled at leaf resolution; the packed layout is as wide as the largest budget.
+        is_exact = rank[None, None, :] < kb_g[..., None]
+        is_ref = ~is_exact & (rank[None, None, :] < limg[None, :, None])
+        lstart = int(kb_g.min())
         exact_sel, exact_ok = order[..., :kb], (ok & is_exact)[..., :kb]
-        lsel, lok = order[..., lstart:nsel], (ok & ~is_exact)[..., lstart:nsel]
+        lsel, lok = order[..., lstart:nsel], (ok & is_ref)[..., lstart:nsel]
         if not cfg.control_variate:
             lok = torch.zeros_like(lok)
-        used = torch.zeros(H, G, nKB, dtype=torch.bool)
-        used.scatter_(2, exact_sel, exact_ok)
-        used.scatter_(2, lsel, lok)
+        # (exact and refined windows may overlap in rank: OR, a second scatter would overwrite)
+        used = torch.zeros(H, G, nKB, dtype=torch.bool).scatter_(2, exact_sel, exact_ok)
+        used |= torch.zeros(H, G, nKB, dtype=torch.bool).scatter_(2, lsel, lok)
         coarse_ok = (status == 1) & ~used & cfg.control_variate
         dsel, d_ok = _cut_blocks(kind, status, plan, G, Bq, H)
     nd = dsel.shape[-1]
@@ -351,7 +432,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     # Inference without samples or weights takes the split path: the exact blocks are
     # gathered once into their own buffer and attended by the flash kernel (no mask unless a
     # key is masked), the pseudo-keys by small explicit products, merged by log-sum-exp.
-    split_attend = reuse and cfg.strategy == "none" and kind != "dense" and nx > 0
+    split_attend = reuse and cfg.strategy == "none" and kind != "dense"
     o1, o2 = nx * Bk, nx * Bk + nl
     bidx = (xsel + (torch.arange(H) * nKB)[:, None, None]).reshape(-1)
     leaves = (((torch.arange(H)[:, None, None, None] * nKB + lsel[..., None]) * r
@@ -365,17 +446,12 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         # one product per pooling level; the kernels take the K and V halves as strided views.
         Fk = E + Ev
         kv = torch.cat([ks, vs], -1)
-        kvx = torch.index_select(kv.reshape(H * nKB, Bk * Fk), 0, bidx,
-                                 out=_buffer(work, "xkv", (H * G * nx, Bk * Fk), dtype))
         npl, npb = H * nL * G, H * nKB * G
         pool = _buffer(work, "pool", ((npl + npb) * Fk,), dtype)
         torch.matmul(wnT, kv.view(H, nL, P, Fk), out=pool[: npl * Fk].view(H, nL, G, Fk))
         torch.matmul(wbT, kv.view(H, nKB, Bk, Fk), out=pool[npl * Fk:].view(H, nKB, G, Fk))
         bpos = (npl + (torch.arange(H)[:, None, None] * nKB + torch.arange(nKB)[None, None, :])
                 * G + torch.arange(G)[None, :, None])  # [H, G, nKB]
-        pidx = torch.cat([leaves.view(H, G, nl), bpos], -1).reshape(-1)
-        kvp = torch.index_select(pool.view(-1, Fk), 0, pidx,
-                                 out=_buffer(work, "pkv", (H * G * (nl + nKB), Fk), dtype))
     else:
         if reuse:
             Kp = _buffer(work, "K", (H, G, Ktot, E), dtype)
@@ -424,10 +500,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     std = None
     split = kind == "causal" and nd == 0  # diagonal chunks attended apart, merged by lse
     if split_attend:
-        xmask = mask[..., :o1]
-        xmask = xmask.reshape(1, H * G, 1, o1) if bool((xmask != 0).any()) else None
-        out, lse = _attend_split(qg, kvx.view(H, G, o1, Fk), xmask,
-                                 kvp.view(H, G, nl + nKB, Fk), mask[..., o1:])
+        layout = _SplitLayout(xsel=xsel, leaves=leaves.view(H, G, -1, r), bpos=bpos,
+                              kb_g=kb_g, limg=limg, lstart=lstart, seen=(status == 1).any(0),
+                              o1=o1, o2=o2, Bk=Bk, r=r, nKB=nKB)
+        out, lse = _attend_buckets(qg, kv, pool.view(-1, Fk), mask, layout, work)
         out = out.reshape(H, L_slots, Ev)
         if split:
             part = {"mass": torch.ones(H, L_slots, dtype=dtype),
@@ -486,6 +562,36 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
             "keys_per_query": float(Ktot) / max(1, S),
             "tail_samples_per_group": float(part.get("samples", 0)) if part else 0.0}
     return {"output": output, "std_error": std, "weights": weights, "info": info}
+
+
+def _segment_order(k, kw, segments, leaf: int, iters: int, seed: int):
+    """Slot order of the causal layout: each key segment ordered as one tree, concatenated.
+
+    ``segments``: ``[(first key, keys, slots)]`` (:func:`_dyadic_segments`); segments of one
+    size are ordered in one call. Returns ``[H, sum(slots)]`` key indices (``S`` = padding).
+    """
+    import torch
+
+    H, S = kw.shape
+    parts: dict[int, list[int]] = {}
+    for i, (_, _, slots) in enumerate(segments):
+        parts.setdefault(slots, []).append(i)
+    placed: dict[int, Any] = {}
+    for slots, ids in parts.items():
+        # keys of these segments, each padded to ``slots`` rows with index S (weight 0)
+        idx = torch.full((len(ids), slots), S, dtype=torch.long)
+        for row, i in enumerate(ids):
+            first, n, _ = segments[i]
+            idx[row, :n] = torch.arange(first, first + n)
+        flat = idx.reshape(-1)
+        xs = torch.cat([k.detach(), torch.zeros(H, 1, k.shape[-1], dtype=k.dtype)], 1)[:, flat]
+        ws = torch.cat([kw, torch.zeros(H, 1, dtype=kw.dtype)], 1)[:, flat]
+        perm = torch.from_numpy(tree_order(xs, ws, segment=slots, leaf=leaf, iters=iters,
+                                           seed=seed + slots))
+        order = flat[perm].view(H, len(ids), slots)  # padding rows map to index S
+        for row, i in enumerate(ids):
+            placed[i] = order[:, row]
+    return torch.cat([placed[i] for i in range(len(segments))], 1).contiguous()
 
 
 def _permute_rows(x, perm, flat_idx=None):
@@ -574,9 +680,13 @@ def _route(bsc, plan, L_slots, nKB, Bk):
     chunk = torch.zeros(L, dtype=torch.long)
     if plan["causal"]:
         chunk = torch.arange(L) // plan["chunk"]
-        kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
         # only blocks of earlier chunks: the structure must not depend on hidden keys
-        sc = sc.masked_fill(kchunk[None, None, :] >= chunk[None, :, None], float("-inf"))
+        if plan["block_visible"] is not None:
+            hidden = ~plan["block_visible"][chunk][None]
+        else:
+            kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
+            hidden = kchunk[None, None, :] >= chunk[None, :, None]
+        sc = sc.masked_fill(hidden, float("-inf"))
     first = sc.argmax(-1)
     second = sc.scatter(-1, first[..., None], float("-inf")).argmax(-1) if nKB > 1 else first
     key = chunk[None, :] * nKB * nKB + first * nKB + second
@@ -611,7 +721,7 @@ def _coverage_counts(share, coverage, kb_max):
     p = torch.softmax(share, -1).nan_to_num(0.0)
     ps = torch.sort(p, -1, descending=True).values
     count = (torch.cumsum(ps, -1) < coverage - 1e-12).sum(-1) + 1
-    return count.clamp(1, kb_max)
+    return torch.minimum(count, torch.as_tensor(kb_max))
 
 
 def _cut_blocks(kind, status, plan, G, Bq, H):
@@ -681,25 +791,102 @@ def _diagonal_chunks(q, k, v, key_bias, chunk: int, differentiable: bool):
     return out.reshape(H, pad, Ev)[:, :L], lse.reshape(H, pad)[:, :L]
 
 
+@dataclass
+class _SplitLayout:
+    """Where each query group's exact blocks and pseudo-keys lie (the split inference path)."""
+
+    xsel: Any  # exact block indices by rank [H, G, kb]
+    leaves: Any  # rows of the leaf pseudo-keys in the pool [H, G, ranks from lstart, r]
+    bpos: Any  # rows of the block pseudo-keys in the pool [H, G, nKB]
+    kb_g: Any  # exact blocks per group [H, G]
+    limg: Any  # exact + refined blocks per group [G]
+    lstart: int
+    seen: Any  # blocks some head of a group sees whole [G, nKB]
+    o1: int
+    o2: int
+    Bk: int
+    r: int
+    nKB: int
+
+
+def _attend_buckets(qg, kv, pool, mask, lay: _SplitLayout, work):
+    """Split attention, one pair of flash calls per run of groups with the same budget.
+
+    Causal groups of later position chunks see more blocks and get larger budgets; cutting
+    the packed layout to each run's widths keeps early groups from paying for late ones.
+    Returns the output ``[H, G, Bq, Ev]`` and the log-sum-exp ``[H, G, Bq]``.
+    """
+    import torch
+
+    H, G, Bq, _ = qg.shape
+    Fk = kv.shape[-1]
+    Bk, r = lay.Bk, lay.r
+    kvb = kv.reshape(H * lay.nKB, Bk * Fk)
+    key = torch.cat([torch.stack([lay.kb_g.amax(0), lay.kb_g.amin(0), lay.limg], 1),
+                     lay.seen.to(torch.long)], 1)
+    edges = [0] + torch.nonzero((key[1:] != key[:-1]).any(1)).flatten().add(1).tolist() + [G]
+    outs, lses = [], []
+    for g0, g1 in zip(edges[:-1], edges[1:], strict=True):
+        Gb = g1 - g0
+        xw = int(lay.kb_g[:, g0:g1].max())
+        w0 = max(0, int(lay.kb_g[:, g0:g1].min()) - lay.lstart)
+        w1 = max(w0, int(lay.limg[g0:g1].max()) - lay.lstart)
+        cols = torch.nonzero(lay.seen[g0]).flatten()  # the run's coarse pseudo-keys
+        rows = mask[:, g0:g1]
+        kvx = xmask = None
+        if xw:
+            bidx = (lay.xsel[:, g0:g1, :xw] + (torch.arange(H) * lay.nKB)[:, None, None])
+            kvx = torch.index_select(kvb, 0, bidx.reshape(-1), out=_buffer(
+                work, "xkv", (H * Gb * xw, Bk * Fk), kv.dtype)).view(H, Gb, xw * Bk, Fk)
+            xmask = rows[..., : xw * Bk]
+            xmask = (xmask.reshape(1, H * Gb, 1, xw * Bk) if bool((xmask != 0).any())
+                     else None)
+        pidx = torch.cat([lay.leaves[:, g0:g1, w0:w1].reshape(H, Gb, -1),
+                          lay.bpos[:, g0:g1].index_select(2, cols)], -1)
+        M = pidx.shape[-1]
+        kvp = torch.index_select(pool, 0, pidx.reshape(-1), out=_buffer(
+            work, "pkv", (H * Gb * M, Fk), kv.dtype)).view(H, Gb, M, Fk)
+        pmask = torch.cat([rows[..., lay.o1 + w0 * r: lay.o1 + w1 * r],
+                           rows[..., lay.o2:].index_select(-1, cols)], -1)
+        out, lse = _attend_split(qg[:, g0:g1], kvx, xmask, kvp, pmask)
+        outs.append(out)
+        lses.append(lse)
+    if len(outs) == 1:
+        return outs[0], lses[0]
+    return torch.cat(outs, 1), torch.cat(lses, 1)
+
+
 def _attend_split(qg, kvx, xmask, kvp, pmask):
     """Flash attention over the exact keys merged with the pooled pseudo-keys by lse.
 
     ``qg [H, G, Bq, E]``; ``kvx [H, G, X, E + Ev]`` exact keys and values side by side with an
-    optional additive mask ``[1, H * G, 1, X]``; ``kvp [H, G, M, E + Ev]`` pseudo-keys and
-    values with their log-mass biases ``pmask [H, G, 1, M]``. Two flash calls (the second one
-    small), no packing of both into one layout.
+    optional additive mask ``[1, H * G, 1, X]`` (``kvx=None``: no exact keys); ``kvp
+    [H, G, M, E + Ev]`` pseudo-keys and values with their log-mass biases ``pmask [H, G, 1,
+    M]``. Two flash calls (the second one small), no packing of both into one layout.
 
     Returns the output ``[H, G, Bq, Ev]`` and the log-sum-exp of all terms ``[H, G, Bq]``.
     """
     import torch
 
     H, G, Bq, E = qg.shape
-    X, M = kvx.shape[2], kvp.shape[2]
     q4 = qg.reshape(1, H * G, Bq, E)
-    kx = kvx.view(1, H * G, X, -1)
-    kp = kvp.view(1, H * G, M, -1)
-    o1, l1 = _attend_lse(q4, kx[..., :E], kx[..., E:], xmask, False)
-    o2, l2 = _attend_lse(q4, kp[..., :E], kp[..., E:], pmask.reshape(1, H * G, 1, M), False)
+    parts = []
+    if kvx is not None and kvx.shape[2]:
+        kx = kvx.view(1, H * G, kvx.shape[2], -1)
+        parts.append(_attend_lse(q4, kx[..., :E], kx[..., E:], xmask, False))
+    M = kvp.shape[2]
+    if M:
+        kp = kvp.view(1, H * G, M, -1)
+        parts.append(_attend_lse(q4, kp[..., :E], kp[..., E:],
+                                 pmask.reshape(1, H * G, 1, M), False))
+    if not parts:
+        Ev = kvp.shape[-1] - E
+        return (torch.zeros(H, G, Bq, Ev, dtype=qg.dtype),
+                torch.full((H, G, Bq), float("-inf"), dtype=qg.dtype))
+    if len(parts) == 1:
+        o, lse = parts[0]
+        return o.reshape(H, G, Bq, -1), lse.reshape(H, G, Bq)
+    (o1, l1), (o2, l2) = parts
     top = _finite_or_zero(torch.maximum(l1, l2))
     a, b = torch.exp(l1 - top), torch.exp(l2 - top)
     den = a + b

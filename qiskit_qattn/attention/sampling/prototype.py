@@ -180,7 +180,7 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
     if mask.kind == "dense":
         return False
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
-    return plan["Ktot"] > DENSE_ABOVE * S
+    return plan["work"] > DENSE_ABOVE * plan["dense_work"]
 
 
 def _dense(q, k, v, bias, scale, is_causal, need_weights, mask):
