@@ -83,6 +83,22 @@ def test_every_key_exact_equals_sdpa_causal_with_key_padding_over_many_chunks():
     torch.testing.assert_close(r.output, _sdpa(q, k, v, keep & tri), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("padded", [False, True])
+def test_every_key_exact_equals_sdpa_causal_with_the_stepped_diagonal(padded):
+    # causal_block 256 > DIAGONAL_STEP: the diagonal chunks are attended in query steps
+    q, k, v = _blobs(B=1, L=600, S=600)
+    mask = torch.ones(600, 600, dtype=torch.bool).tril()
+    if padded:
+        mask = mask & (torch.rand(1, 1, 600, generator=torch.Generator().manual_seed(6)) > 0.2)
+        mask[..., 0] = True
+    with torch.no_grad():
+        r = attention(q, k, v, backend="classical", attn_mask=mask, coverage=1.0,
+                      causal_block=256, seed=0, dense_fallback=False)
+    assert r.info["mask"] == "causal" and r.info["path"] == "block-sparse"
+    torch.testing.assert_close(r.output, _sdpa(q, k, v, mask.reshape(-1, 600, 600)[0]),
+                               atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("L, S", [(4096, 4096), (4000, 3000), (1500, 2048), (513, 513)])
 def test_causal_layout_shows_each_query_chunk_every_earlier_key_once(L, S):
     from qiskit_qattn.attention.sampling.blocksparse import _dyadic_segments
@@ -455,3 +471,18 @@ def test_sampled_tail_is_unbiased_on_a_real_head():
     z = ((outs.mean(0) - ref) / sem).abs()
     # 192 entries; |z| < 5 for all of them fails by chance with probability < 1e-4.
     assert float(z.max()) < 5.0, z
+
+
+def test_route_top2_matches_two_argmax_passes_with_ties_and_masked_entries():
+    from qiskit_qattn.attention.sampling.top2 import top2_along_axis0
+
+    x = torch.randn(3, 10, 50, generator=torch.Generator().manual_seed(7))
+    x[0, 2:5, 0] = 9.0  # a three-way tie: the lower indices win
+    x[1, :, 1] = float("-inf")
+    x[2, 3:, 2] = float("-inf")  # only three finite candidates
+    first, second = top2_along_axis0(x)
+    want1 = x.argmax(1)
+    want2 = x.scatter(1, want1[:, None], float("-inf")).argmax(1)
+    assert torch.equal(torch.from_numpy(first), want1)
+    assert torch.equal(torch.from_numpy(second), want2)
+    assert (first[0, 0], second[0, 0]) == (2, 3)

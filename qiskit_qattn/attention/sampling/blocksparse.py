@@ -39,7 +39,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .top2 import top2_along_axis0
 from .tree import padded_size, tree_order
+
+#: Query rows per step of the exact causal diagonal (see :func:`_diagonal_chunks`).
+DIAGONAL_STEP = 128
 
 #: Smallest budget of the per-chunk work buffers; heads are processed in chunks of this size.
 CHUNK_BYTES = 24 * 2**20
@@ -330,17 +334,18 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     bsc = None
     with torch.no_grad():
         if cfg.selection == "query" or cfg.query_order == "route":
-            bsc = _block_scores(q.detach(), ks.detach(), kbias.detach(), nKB, Bk)  # [H, L, nKB]
+            mu, logcnt = _block_centroids(ks.detach(), kbias.detach(), nKB, Bk)
         if cfg.query_order == "route":
-            qperm = _route(bsc, plan, L_slots, nKB, Bk)
+            qperm = _route(q.detach(), mu, logcnt, plan, L_slots, nKB, Bk)
         else:
             qperm = torch.from_numpy(tree_order(q, torch.ones(H, L, dtype=torch.float64),
                                                 segment=plan["seg_q"], leaf=Bq,
                                                 iters=cfg.iters, seed=seed + 7919))
             qperm = qperm[:, :L_slots].contiguous()
-        if bsc is not None:
-            bsc, _ = _permute_rows(bsc, qperm)
     qs, _ = _permute_rows(q, qperm)
+    if cfg.selection == "query":
+        with torch.no_grad():
+            bsc = torch.baddbmm(logcnt[:, None, :], qs.detach(), mu.transpose(1, 2))
     qvalid = qperm < L
     padded_q = bool((~qvalid).any())
 
@@ -400,8 +405,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
                              nKB)
         share = share.masked_fill(status != 1, ninf)
         nsel = int(limg.max())
-        top = share.topk(nsel, dim=-1)
-        order, ok = top.indices, torch.isfinite(top.values)
+        # every block by rank (the split path also takes the coarse ones in rank order)
+        top = share.topk(nKB if reuse else nsel, dim=-1)
+        ranked, ranked_ok = top.indices, torch.isfinite(top.values)
+        order, ok = ranked[..., :nsel], ranked_ok[..., :nsel]
         rank = torch.arange(nsel)
         if cfg.coverage is not None:
             kb_g = _coverage_counts(share, cfg.coverage, kbg[None, :])  # [H, G]
@@ -502,6 +509,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     if split_attend:
         layout = _SplitLayout(xsel=xsel, leaves=leaves.view(H, G, -1, r), bpos=bpos,
                               kb_g=kb_g, limg=limg, lstart=lstart, seen=(status == 1).any(0),
+                              ranked=ranked,
                               o1=o1, o2=o2, Bk=Bk, r=r, nKB=nKB)
         out, lse = _attend_buckets(qg, kv, pool.view(-1, Fk), mask, layout, work)
         out = out.reshape(H, L_slots, Ev)
@@ -533,9 +541,9 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         inv = torch.zeros(H, L + 1, dtype=torch.long)
         inv.scatter_(1, qperm, torch.arange(L_slots).expand(H, L_slots))
         inv = inv[:, :L].contiguous()
-    output = out.gather(1, inv[..., None].expand(H, L, Ev))
+    output, inv_flat = _permute_rows(out, inv)
     if std is not None:
-        std = std.gather(1, inv[..., None].expand(H, L, Ev))
+        std, _ = _permute_rows(std, inv, inv_flat)
     if split:
         # Causal: each query's own position chunk, exactly, with the causal flash kernel.
         mass = part["mass"].reshape(H, L_slots).gather(1, inv)  # packed: mass * exp(shift)
@@ -546,8 +554,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         b = torch.exp(lse_d - top).nan_to_num(0.0)
         den = a + b
         safe = torch.where(den > 0, den, torch.ones_like(den))
-        output = (a[..., None] * output + b[..., None] * od) / safe[..., None]
-        output = torch.where((den > 0)[..., None], output, torch.zeros_like(output))
+        # a part without keys has weight 0 and may be NaN: zero it (no torch.where on the
+        # big tensors, several times slower on CPU); a query with no key at all gets 0
+        output = (torch.nan_to_num(output, 0.0, 0.0, 0.0) * (a / safe)[..., None]
+                  + torch.nan_to_num(od, 0.0, 0.0, 0.0) * (b / safe)[..., None])
         if std is not None:
             std = std * (a / safe)[..., None]
     weights = None
@@ -660,35 +670,38 @@ def _group_rows(dperm, qvalid, G, Bq):
     return dperm.gather(1, idx[..., None].expand(H, G, Ss))
 
 
-def _block_scores(q, ks, kbias, nKB, Bk):
-    """Log-mass proxy of every key block for every query: ``q . centroid + log(count)``."""
+def _block_centroids(ks, kbias, nKB, Bk):
+    """Mean key ``[H, nKB, E]`` and log-count ``[H, nKB]`` of every key block's unmasked keys.
+
+    ``q . centroid + log(count)`` is the log-mass proxy of a block for a query.
+    """
     import torch
 
     H, S_slots, E = ks.shape
     alive = (kbias > float("-inf")).view(H, nKB, Bk).to(ks.dtype)
     cnt = alive.sum(-1)
     mu = (ks.view(H, nKB, Bk, E) * alive[..., None]).sum(2) / cnt.clamp_min(1)[..., None]
-    return torch.bmm(q, mu.transpose(1, 2)) + torch.log(cnt)[:, None, :]
+    return mu, torch.log(cnt)
 
 
-def _route(bsc, plan, L_slots, nKB, Bk):
+def _route(q, mu, logcnt, plan, L_slots, nKB, Bk):
     """Query order: by position chunk (causal), then best and second-best key block."""
     import torch
 
-    H, L, _ = bsc.shape
-    sc = bsc
+    H, L, _ = q.shape
+    # Block-major scores [H, nKB, L]: the top-2 kernel runs along the queries.
+    sc = torch.baddbmm(logcnt[:, :, None], mu, q.transpose(1, 2))
     chunk = torch.zeros(L, dtype=torch.long)
     if plan["causal"]:
         chunk = torch.arange(L) // plan["chunk"]
         # only blocks of earlier chunks: the structure must not depend on hidden keys
         if plan["block_visible"] is not None:
-            hidden = ~plan["block_visible"][chunk][None]
+            hidden = ~plan["block_visible"][chunk].T
         else:
             kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
-            hidden = kchunk[None, None, :] >= chunk[None, :, None]
-        sc = sc.masked_fill(hidden, float("-inf"))
-    first = sc.argmax(-1)
-    second = sc.scatter(-1, first[..., None], float("-inf")).argmax(-1) if nKB > 1 else first
+            hidden = kchunk[:, None] >= chunk[None, :]
+        sc = sc + torch.zeros(hidden.shape, dtype=sc.dtype).masked_fill_(hidden, float("-inf"))
+    first, second = (torch.from_numpy(a) for a in top2_along_axis0(sc))
     key = chunk[None, :] * nKB * nKB + first * nKB + second
     order = torch.sort(key, dim=-1, stable=True).indices
     if L_slots > L:
@@ -705,8 +718,9 @@ def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
     H = bsc.shape[0]
     sc = bsc.view(H, G, Bq, nKB)
     if not bool((status == 1).all()):  # (masks, padding: the common unmasked case skips it)
-        sc = sc.masked_fill((status != 1)[:, :, None, :], float("-inf"))
-        p = torch.softmax(sc, -1).nan_to_num(0.0)
+        hide = torch.zeros(status.shape, dtype=sc.dtype).masked_fill_(status != 1,
+                                                                     float("-inf"))
+        p = torch.softmax(sc + hide[:, :, None, :], -1).nan_to_num(0.0)
     else:
         p = torch.softmax(sc, -1)
     if not bool(qvalid.all()):
@@ -780,14 +794,32 @@ def _diagonal_chunks(q, k, v, key_bias, chunk: int, differentiable: bool):
         return x.view(1, H * n, chunk, x.shape[-1])
 
     q4, k4, v4 = blocks(q, L), blocks(k, S), blocks(v, S)
-    mask = None
+    mask = kb4 = None
     if key_bias is not None or S < L:
         kb = torch.zeros(H, S, dtype=q.dtype) if key_bias is None else key_bias.to(q.dtype)
         kb = torch.cat([kb, torch.full((H, pad - S), float("-inf"), dtype=q.dtype)], 1)
         tri = torch.zeros(chunk, chunk, dtype=q.dtype).masked_fill_(
             ~torch.ones(chunk, chunk, dtype=torch.bool).tril(), float("-inf"))
-        mask = kb.view(1, H * n, 1, chunk) + tri
-    out, lse = _attend_lse(q4, k4, v4, mask, differentiable, causal=mask is None)
+        kb4 = kb.view(1, H * n, 1, chunk)
+        mask = kb4 + tri
+    if differentiable or chunk <= DIAGONAL_STEP:
+        out, lse = _attend_lse(q4, k4, v4, mask, differentiable, causal=mask is None)
+        return out.reshape(H, pad, Ev)[:, :L], lse.reshape(H, pad)[:, :L]
+    # The CPU flash kernel skips no work under is_causal for 512-query inputs: attend in
+    # query steps over the keys up to each step's end, a triangle mask on the last step only.
+    out = torch.empty(1, H * n, chunk, Ev, dtype=q.dtype)
+    lse = torch.empty(1, H * n, chunk, dtype=q.dtype)
+    step = DIAGONAL_STEP
+    tri = torch.zeros(step, step, dtype=q.dtype).masked_fill_(
+        ~torch.ones(step, step, dtype=torch.bool).tril(), float("-inf"))
+    for j in range(chunk // step):
+        lo, hi = j * step, (j + 1) * step
+        mj = torch.cat([torch.zeros(step, lo, dtype=q.dtype), tri], 1)[None, None]
+        if kb4 is not None:  # key bias of these keys
+            mj = mj + kb4[..., :hi]
+        o, l_ = _attend_lse(q4[:, :, lo:hi], k4[:, :, :hi], v4[:, :, :hi], mj, False)
+        out[:, :, lo:hi] = o
+        lse[:, :, lo:hi] = l_
     return out.reshape(H, pad, Ev)[:, :L], lse.reshape(H, pad)[:, :L]
 
 
@@ -802,6 +834,7 @@ class _SplitLayout:
     limg: Any  # exact + refined blocks per group [G]
     lstart: int
     seen: Any  # blocks some head of a group sees whole [G, nKB]
+    ranked: Any  # every block by the group's rank [H, G, nKB]
     o1: int
     o2: int
     Bk: int
@@ -831,7 +864,9 @@ def _attend_buckets(qg, kv, pool, mask, lay: _SplitLayout, work):
         xw = int(lay.kb_g[:, g0:g1].max())
         w0 = max(0, int(lay.kb_g[:, g0:g1].min()) - lay.lstart)
         w1 = max(w0, int(lay.limg[g0:g1].max()) - lay.lstart)
-        cols = torch.nonzero(lay.seen[g0]).flatten()  # the run's coarse pseudo-keys
+        # coarse pseudo-keys: the ranks after the refined ones, up to the blocks seen
+        c0, c1 = int(lay.limg[g0:g1].min()), int(lay.seen[g0].sum())
+        cols = lay.ranked[:, g0:g1, c0:max(c0, c1)]
         rows = mask[:, g0:g1]
         kvx = xmask = None
         if xw:
@@ -842,12 +877,12 @@ def _attend_buckets(qg, kv, pool, mask, lay: _SplitLayout, work):
             xmask = (xmask.reshape(1, H * Gb, 1, xw * Bk) if bool((xmask != 0).any())
                      else None)
         pidx = torch.cat([lay.leaves[:, g0:g1, w0:w1].reshape(H, Gb, -1),
-                          lay.bpos[:, g0:g1].index_select(2, cols)], -1)
+                          lay.bpos[:, g0:g1].gather(2, cols)], -1)
         M = pidx.shape[-1]
         kvp = torch.index_select(pool, 0, pidx.reshape(-1), out=_buffer(
             work, "pkv", (H * Gb * M, Fk), kv.dtype)).view(H, Gb, M, Fk)
         pmask = torch.cat([rows[..., lay.o1 + w0 * r: lay.o1 + w1 * r],
-                           rows[..., lay.o2:].index_select(-1, cols)], -1)
+                           rows[:, :, 0, lay.o2:].gather(2, cols)[:, :, None]], -1)
         out, lse = _attend_split(qg[:, g0:g1], kvx, xmask, kvp, pmask)
         outs.append(out)
         lses.append(lse)
@@ -892,8 +927,10 @@ def _attend_split(qg, kvx, xmask, kvp, pmask):
     den = a + b
     good = den > 0
     safe = torch.where(good, den, torch.ones_like(den))
-    out = (torch.where(a[..., None] > 0, o1, 0.0) * (a / safe)[..., None]
-           + torch.where(b[..., None] > 0, o2, 0.0) * (b / safe)[..., None])
+    # A part with no visible key has weight 0 and may hold NaN rows: zero them, then mix
+    # (arithmetic, not torch.where, on the big tensors: several times faster on CPU).
+    out = torch.nan_to_num(o1, 0.0, 0.0, 0.0) * (a / safe)[..., None]
+    out.addcmul_(torch.nan_to_num(o2, 0.0, 0.0, 0.0), (b / safe)[..., None])
     lse = torch.where(good, top + torch.log(safe), torch.full_like(den, float("-inf")))
     return out.reshape(H, G, Bq, -1), lse.reshape(H, G, Bq)
 
