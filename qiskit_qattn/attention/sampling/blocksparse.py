@@ -36,6 +36,7 @@ Cost per head: ordering ``O(n E log n)``, pooling ``O(L S E / query_block)``, at
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,12 @@ from .tree import padded_size, tree_order
 
 #: Query rows per step of the exact causal diagonal (see :func:`_diagonal_chunks`).
 DIAGONAL_STEP = 128
+
+#: Work buffers (gathered exact blocks, pooled pseudo-keys) a thread keeps for its next call:
+#: a fresh buffer is written page by page through the OS (~15 ms for the 27 MB of exact
+#: blocks of 4 heads at 4096 tokens), a kept one at memory speed (~1.5 ms).
+WORKSPACE_BYTES = 128 * 2**20
+_LOCAL = threading.local()
 
 #: Smallest budget of the per-chunk work buffers; heads are processed in chunks of this size.
 CHUNK_BYTES = 24 * 2**20
@@ -55,7 +62,7 @@ class BlockSparseConfig:
 
     leaf: int = 8
     block: int = 64
-    query_block: int = 128
+    query_block: int | None = None
     exact_fraction: float | None = None
     refine_fraction: float = 0.375
     coverage: float | None = None
@@ -83,18 +90,33 @@ class BlockSparseConfig:
         return max(0, min(num_blocks, round(self.refine_fraction * num_blocks)))
 
 
-def auto_exact_fraction(keys: int) -> float:
-    """Default share of exact keys for ``keys`` visible keys: ``64 * keys**0.3`` exact keys.
+def auto_query_block(queries: int) -> int:
+    """Default query group size: 256 from 4096 queries on, else 128.
 
-    Fitted on real MiniLM attention (benchmarks/attention.py): the mean output error stays
-    near 7-8 % from 1024 to 16384 keys (0.5 of the keys at 1024, 0.19 at 4096, 0.07 at 16384),
-    so the work grows like ``n**1.3``, not ``n**2``.
+    Larger groups run the flash kernel ~10 % faster per score and halve the per-group pooling
+    and gathering, but share one tilt and one key selection among more queries; with fewer
+    than 16 groups that costs more accuracy (and the sampled tail's control variate) than it
+    saves (benchmarks/attention.py).
+
+    Example:
+        >>> auto_query_block(4096), auto_query_block(1024)
+        (256, 128)
+    """
+    return 256 if queries >= 4096 else 128
+
+
+def auto_exact_fraction(keys: int) -> float:
+    """Default share of exact keys for ``keys`` visible keys: ``74 * keys**0.3`` exact keys.
+
+    Fitted on real MiniLM attention (benchmarks/attention.py) with the default query groups
+    (:func:`auto_query_block`): the mean output error stays near 8 % (0.58 of the keys at 1024,
+    0.22 at 4096), so the work grows like ``n**1.3``, not ``n**2``.
 
     Example:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
-        (0.189, 0.5)
+        (0.219, 0.578)
     """
-    return min(1.0, 64.0 * max(1, keys) ** 0.3 / max(1, keys))
+    return min(1.0, 74.0 * max(1, keys) ** 0.3 / max(1, keys))
 
 
 @dataclass
@@ -137,7 +159,7 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     budget = max(CHUNK_BYTES, min(8 * CHUNK_BYTES, B * L * S * q.element_size() // 8))
     step = max(1, min(B, budget // max(per_head, 1)))
     outs, ses, ws, infos = [], [], [], []
-    work: dict[str, Any] = {}
+    work = _workspace()
     for lo in range(0, B, step):
         sl = slice(lo, min(B, lo + step))
         kb = None if key_bias is None else key_bias[sl]
@@ -151,6 +173,7 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
         ses.append(res["std_error"])
         ws.append(res["weights"])
         infos.append(res["info"])
+    _trim_workspace(work)
     output = outs[0] if len(outs) == 1 else torch.cat(outs)
     std = None if ses[0] is None else torch.cat(ses)
     weights = None if not need_weights else torch.cat(ws)
@@ -167,7 +190,7 @@ def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskMod
     """Block sizes for this problem (small problems get proportionally small blocks)."""
     leaf = cfg.leaf
     block = max(leaf, min(cfg.block, padded_size(max(1, S // 8), leaf)))
-    Bq = max(1, min(cfg.query_block, padded_size(L, 1)))
+    Bq = max(1, min(cfg.query_block or auto_query_block(L), padded_size(L, 1)))
     causal = mask.kind == "causal"
     if causal:
         chunk = max(block, Bq, padded_size(cfg.causal_block, max(block, Bq)))
@@ -274,6 +297,21 @@ def _exact_budget(cfg: BlockSparseConfig, visible: int, block: int) -> int:
     if cfg.coverage is not None:  # the cap; the group's mass decides how many it uses
         kb = max(kb, max(1, min(visible, math.ceil(cfg.max_fraction * visible - 1e-9))))
     return kb
+
+
+def _workspace() -> dict:
+    """This thread's work buffers, kept between calls (see :data:`WORKSPACE_BYTES`)."""
+    work = getattr(_LOCAL, "work", None)
+    if work is None:
+        work = _LOCAL.work = {}
+    return work
+
+
+def _trim_workspace(work: dict) -> None:
+    """Keep at most :data:`WORKSPACE_BYTES` of buffers for the next call."""
+    total = sum(b.numel() * b.element_size() for b in work.values())
+    if total > WORKSPACE_BYTES:
+        work.clear()
 
 
 def _buffer(work: dict, name: str, shape: tuple[int, ...], dtype):
@@ -492,7 +530,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         xb = group_bias.reshape(H, G, nKB, Bk).gather(2, xsel[..., None].expand(-1, -1, -1, Bk))
         xb = torch.cat([torch.zeros_like(xb[:, :, :nd]), xb[:, :, nd:]], 2)
     else:
-        xb = kbias.reshape(H * nKB, Bk).index_select(0, bidx).view(H, G, nx, Bk)
+        xb = _rows(kbias.reshape(H * nKB, Bk), bidx).view(H, G, nx, Bk)
     xb = xb.masked_fill(~xok[..., None], ninf).reshape(H, G, nx * Bk)
     mask = torch.cat([xb, lbeta, cbeta], -1)[:, :, None, :]
     if nd:
@@ -618,7 +656,20 @@ def _permute_rows(x, perm, flat_idx=None):
         src = torch.cat([x, torch.zeros(H, 1, F, dtype=x.dtype)], 1).reshape(-1, F)
     else:
         src = x.reshape(-1, F)
-    return src.index_select(0, flat_idx).view(H, perm.shape[1], F), flat_idx
+    return _rows(src, flat_idx).view(H, perm.shape[1], F), flat_idx
+
+
+def _rows(src, idx):
+    """``src.index_select(0, idx)``, through ``out=`` where no gradient is needed.
+
+    torch's ``out=`` path copies rows several times faster than its allocating one.
+    """
+    import torch
+
+    if torch.is_grad_enabled() and src.requires_grad:
+        return src.index_select(0, idx)
+    return torch.index_select(src, 0, idx, out=torch.empty(
+        (idx.numel(),) + tuple(src.shape[1:]), dtype=src.dtype))
 
 
 def _logsumexp(x, dim: int):
@@ -929,10 +980,19 @@ def _attend_split(qg, kvx, xmask, kvp, pmask):
     safe = torch.where(good, den, torch.ones_like(den))
     # A part with no visible key has weight 0 and may hold NaN rows: zero them, then mix
     # (arithmetic, not torch.where, on the big tensors: several times faster on CPU).
-    out = torch.nan_to_num(o1, 0.0, 0.0, 0.0) * (a / safe)[..., None]
-    out.addcmul_(torch.nan_to_num(o2, 0.0, 0.0, 0.0), (b / safe)[..., None])
+    out = _zero_if_empty(o1, l1) * (a / safe)[..., None]
+    out.addcmul_(_zero_if_empty(o2, l2), (b / safe)[..., None])
     lse = torch.where(good, top + torch.log(safe), torch.full_like(den, float("-inf")))
     return out.reshape(H, G, Bq, -1), lse.reshape(H, G, Bq)
+
+
+def _zero_if_empty(o, lse):
+    """``o`` with the rows of queries that saw no key (``lse = -inf``, may be NaN) zeroed."""
+    import torch
+
+    if bool(torch.isneginf(lse).any()):
+        return torch.nan_to_num(o, 0.0, 0.0, 0.0)
+    return o
 
 
 def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):

@@ -96,13 +96,15 @@ def quantum_inspired_attention_prototype(
         scale: score scale (default ``1/sqrt(E)``).
         need_weights: also return the estimator's effective weights ``[..., L, S]``.
         seed: seeds the tree ordering and the tail samples.
-        **options: ``exact_fraction`` (0.125 of the key blocks per query group),
+        **options: ``exact_fraction`` (of the key blocks per query group; automatic:
+            ``74 * keys**0.3`` exact keys, 0.22 of 4096),
             ``refine_fraction`` (0.375, pooled leaf by leaf), ``coverage`` (exact blocks by
             mass; ``1.0`` = exact attention), ``max_cluster_fraction`` (0.5),
             ``num_clusters`` (key blocks; sets ``block_size``), ``block_size`` (64),
-            ``leaf_size`` (8), ``query_block`` (64), ``selection`` (``"query"`` or
-            ``"group"``), ``tree_iters`` (3), ``tail_samples`` (per query group, default 2
-            per block), ``min_stratum_samples`` (2), ``causal_block`` (512),
+            ``leaf_size`` (8), ``query_block`` (256 from 4096 queries, else 128),
+            ``selection`` (``"query"`` or ``"group"``), ``tree_iters`` (3),
+            ``tail_samples`` (per query group, default 2 per block),
+            ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
             = 0.5 of the keys, the result is exact SDPA, ``info["path"] == "dense"``).
@@ -244,8 +246,8 @@ def config_from_options(options: dict[str, Any], S: int) -> BlockSparseConfig:
         tail = positive_int(tail, "tail_samples")
     return BlockSparseConfig(
         leaf=leaf, block=block,
-        query_block=_power_of_two(options.get("query_block", DEFAULTS.query_block),
-                                  "query_block"),
+        query_block=(None if options.get("query_block") is None else
+                     _power_of_two(options["query_block"], "query_block")),
         exact_fraction=exact, refine_fraction=float(refine), coverage=coverage,
         max_fraction=max_frac, selection=selection, query_order=query_order,
         iters=_nonneg_int(options.get("tree_iters", DEFAULTS.iters), "tree_iters"),
