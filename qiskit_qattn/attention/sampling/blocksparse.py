@@ -90,19 +90,20 @@ class BlockSparseConfig:
         return max(0, min(num_blocks, round(self.refine_fraction * num_blocks)))
 
 
-def auto_query_block(queries: int) -> int:
-    """Default query group size: 256 from 4096 queries on, else 128.
+def auto_query_block(queries: int, causal: bool = False) -> int:
+    """Default query group size: 256 from 4096 queries on (not causal), else 128.
 
     Larger groups run the flash kernel ~10 % faster per score and halve the per-group pooling
     and gathering, but share one tilt and one key selection among more queries; with fewer
-    than 16 groups that costs more accuracy (and the sampled tail's control variate) than it
-    saves (benchmarks/attention.py).
+    than 16 groups, or causal position chunks of 512 queries, that costs more accuracy (and
+    the sampled tail's control variate) than it saves (benchmarks/attention.py: causal 4096,
+    9.8 % mean error with 256, 8.3 % with 128).
 
     Example:
-        >>> auto_query_block(4096), auto_query_block(1024)
-        (256, 128)
+        >>> auto_query_block(4096), auto_query_block(1024), auto_query_block(4096, causal=True)
+        (256, 128, 128)
     """
-    return 256 if queries >= 4096 else 128
+    return 256 if queries >= 4096 and not causal else 128
 
 
 def auto_exact_fraction(keys: int) -> float:
@@ -190,8 +191,8 @@ def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskMod
     """Block sizes for this problem (small problems get proportionally small blocks)."""
     leaf = cfg.leaf
     block = max(leaf, min(cfg.block, padded_size(max(1, S // 8), leaf)))
-    Bq = max(1, min(cfg.query_block or auto_query_block(L), padded_size(L, 1)))
     causal = mask.kind == "causal"
+    Bq = max(1, min(cfg.query_block or auto_query_block(L, causal), padded_size(L, 1)))
     if causal:
         chunk = max(block, Bq, padded_size(cfg.causal_block, max(block, Bq)))
         seg_k = seg_q = chunk

@@ -101,7 +101,7 @@ def quantum_inspired_attention_prototype(
             ``refine_fraction`` (0.375, pooled leaf by leaf), ``coverage`` (exact blocks by
             mass; ``1.0`` = exact attention), ``max_cluster_fraction`` (0.5),
             ``num_clusters`` (key blocks; sets ``block_size``), ``block_size`` (64),
-            ``leaf_size`` (8), ``query_block`` (256 from 4096 queries, else 128),
+            ``leaf_size`` (8), ``query_block`` (256 from 4096 queries unless causal, else 128),
             ``selection`` (``"query"`` or ``"group"``), ``tree_iters`` (3),
             ``tail_samples`` (per query group, default 2 per block),
             ``min_stratum_samples`` (2), ``causal_block`` (512),
