@@ -14,8 +14,9 @@ same run as the baselines:
 - **SDPA**: ``torch.nn.functional.scaled_dot_product_attention`` on 4-D ``[1, H, n, d]`` input,
   the CPU flash kernel (the kernel that ran is named in the report); the timing reference.
 - **naive**: ``softmax(q k^T) v`` with batched matmuls (scores materialised), a second exact row.
-- **block-sparse floor**: exact attention over the same fraction of keys per 64-query block with
-  a plain gather + 4-D SDPA (no selection cost): what any block-sparse method pays at least.
+- **block-sparse floor**: exact attention over the same fraction of keys per query group (the
+  estimator's group size) with a plain gather + 4-D SDPA (no selection cost): what any
+  block-sparse method with these groups pays at least.
 - the ``classical`` backend (default and a trade-off table of settings) and the peers.
 
 Error: relative Frobenius error of each head's output vs exact float64 attention, mean and p90
@@ -183,12 +184,13 @@ def accuracy(q, k, v, scale, labels, *, causal=False, chunk=12):
                 info = dict(r.info)
             if lab == "classical estimator (no dense fallback)":
                 info["estimator_keys_per_query"] = r.info.get("keys_per_query")
+                info["estimator_query_block"] = r.info.get("query_block")
         gc.collect()
     return {lab: np.array(e) for lab, e in errs.items()}, info
 
 
 def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=None,
-           with_naive=True):
+           floor_qb=64, with_naive=True):
     """Median time ratios to SDPA (same-round pairs) and the median SDPA seconds."""
     import torch
 
@@ -199,7 +201,7 @@ def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=No
         fns["naive"] = lambda: [naive(q[i:i + 1], k[i:i + 1], v[i:i + 1], scale, causal)
                                 for i in range(q.shape[0])]
     if floor_frac:
-        fns["floor"] = lambda: block_floor(q, k, v, scale, floor_frac)
+        fns["floor"] = lambda: block_floor(q, k, v, scale, floor_frac, qb=floor_qb)
     ratios = {name: [] for name in fns}
     ref_t = []
     with torch.no_grad():
@@ -290,6 +292,8 @@ def evaluate(q, k, v, scale, labels, *, reps=3, threads=(1,), time_heads=12, mem
     th = slice(0, time_heads)
     times = {t: timing(q[th], k[th], v[th], scale, labels, reps=reps, threads=t,
                        causal=causal, floor_frac=frac if not causal else None,
+                       floor_qb=(info.get("estimator_query_block")
+                                 or info.get("query_block") or 64),
                        with_naive=n <= 8192) for t in threads}
     torch.set_num_threads(threads[0])
     rows = {}
@@ -331,12 +335,12 @@ def report(results, causal_results, threads, command) -> str:
         "on 4-D `[1, 12, n, 32]` float32 input (12 heads per call), on a shared 2-core "
         "machine whose load varied during the run: compare ratios, not absolute times. "
         "`naive` = batched matmul + softmax (scores materialised), one head at a time. "
-        "`floor` = exact attention over the same key fraction as the estimator per 64-query "
-        "block with a plain gather + 4-D SDPA (no selection). `keys/query` = keys each query "
-        "of the estimator attends to (exact keys + pooled pseudo-keys) / n. Where the "
-        "automatic budget would attend to more than half of the keys (512, 1024 tokens) the "
-        "default is exact SDPA (`path dense`); the row `classical estimator (no dense "
-        "fallback)` is the estimator itself under the same budget. Memory: extra peak "
+        "`floor` = exact attention over the same key fraction as the estimator per query "
+        "group of its size, with a plain gather + 4-D SDPA (no selection). `keys/query` = "
+        "keys each query of the estimator attends to (exact keys + pooled pseudo-keys) / n. "
+        "Where the automatic budget would attend to more than half of the keys (512, 1024 "
+        "tokens) the default is exact SDPA (`path dense`); the row `classical estimator (no "
+        "dense fallback)` is the estimator itself under the same budget. Memory: extra peak "
         "RSS of one 12-head call (fresh process, mmap threshold pinned).",
         "",
     ]
