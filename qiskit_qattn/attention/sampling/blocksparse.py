@@ -7,8 +7,11 @@ memory-bounded chunks):
    (:mod:`.tree`), once per head. Every aligned run of ``leaf`` keys is a tight cluster (a
    *leaf*), every run of ``block`` keys a *key block*, every run of ``query_block`` queries a
    *query group*. Keys are permuted once, so every block is a contiguous range (no per-query
-   gather). With a causal mask the sequence is cut into position chunks first and each chunk is
-   ordered on its own, so a group sees whole earlier blocks and skips later ones.
+   gather). With a causal mask the sequence is cut into position chunks of ``causal_block``;
+   query chunk ``c`` sees keys ``[0, c * chunk)`` as the dyadic ranges given by the bits of
+   ``c`` (halves, quarters, ... of its prefix), each ordered as one tree, so a late query's
+   clusters come from thousands of keys; a group sees whole blocks and skips the rest, its own
+   chunk is exact.
 2. **Pool.** Each group ``g`` summarises every leaf ``b`` by one pseudo-key, tilted to the
    group's mean query ``qbar``: mass ``Z = sum_j exp(qbar.k_j + bias_j)``, key ``mu`` and value
    ``nu`` = the ``exp(qbar.k_j)``-weighted means of the leaf's keys and values, bias
@@ -18,12 +21,15 @@ memory-bounded chunks):
 3. **Select.** Each group ranks the key blocks by their estimated mass (``selection="query"``:
    every query's softmax over block centroids, summed over the group; ``"group"``: the tilted
    block mass at ``qbar``) and keeps the top ``exact`` blocks exactly, the next ``refined`` at
-   leaf resolution and every other visible block as one pseudo-key. Blocks a causal or general
+   leaf resolution and every other visible block as one pseudo-key; the budget follows the
+   number of blocks the group sees (causal: later chunks get more). Blocks a causal or general
    mask cuts through for the group (the diagonal chunk) are always exact.
-4. **Attend.** One ``scaled_dot_product_attention`` call over the packed keys of every group
-   (exact keys, leaf and block pseudo-keys; their log-masses enter as an additive mask): a
-   single softmax over exact and pooled terms, the fastest kernel torch has (4-D input: the CPU
-   flash kernel), differentiable.
+4. **Attend.** Inference (no gradient, weights or samples): the exact blocks gathered into one
+   buffer and attended by torch's CPU flash kernel without a mask, the pseudo-keys by a second
+   small flash call with their log-masses as mask, merged by log-sum-exp; one such pair per run
+   of groups with equal budgets. Otherwise one ``scaled_dot_product_attention`` call over the
+   packed keys of every group (exact keys, leaf and block pseudo-keys, log-masses as an additive
+   mask): a single softmax over exact and pooled terms, differentiable.
 5. **Tail samples** (``sampling_strategy="stratified"`` or ``"uniform"``): keys drawn from
    every non-exact block (strata = blocks, shared by the group), each term's pseudo-key part
    subtracted (the pooled summary is the control variate, its total is known), which makes the
