@@ -451,6 +451,17 @@ def test_tree_order_many_masked_rows_and_segments():
                 assert {r for r in rows if w[h, r] > 0} <= set(part[:-(-alive // 8) * 8].tolist())
 
 
+def test_tree_order_ignores_the_values_of_masked_rows():
+    g = np.random.default_rng(9)
+    x = g.normal(size=(1, 90, 6)).astype(np.float32)
+    w = np.ones((1, 90))
+    w[0, ::5] = 0.0
+    y = x.copy()
+    y[0, ::5] = np.where(g.random((18, 6)) < 0.5, np.nan, np.inf)
+    a, b = (tree_order(z, w, segment=128, leaf=8, seed=2) for z in (x, y))
+    assert (a == b).all()
+
+
 def test_auto_exact_budget_shrinks_with_length():
     fr = [auto_exact_fraction(n) for n in (512, 1024, 4096, 16384)]
     assert fr == sorted(fr, reverse=True) and fr[-1] < 0.1 and auto_exact_fraction(64) == 1.0

@@ -281,15 +281,17 @@ def _kernels():
                     mu[e] += x[j, e]
         for e in range(E):
             mu[e] /= max(cnt, 1)
+        # Weight-0 rows become zeros: their values never matter (they sort last and the
+        # passes add them with weight 0), and whatever they held (inf, nan) cannot leak.
         for i in range(seg):
             j = lo + i
-            if i < n_seg:
+            if i < n_seg and w[j] > 0:
                 ps[i] = j
                 ws[i] = w[j]
                 for e in range(E):
                     xs[i, e] = x[j, e] - mu[e]
             else:
-                ps[i] = n
+                ps[i] = j if i < n_seg else n
                 ws[i] = 0.0
                 for e in range(E):
                     xs[i, e] = 0.0
