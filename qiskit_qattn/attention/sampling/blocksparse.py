@@ -251,7 +251,7 @@ def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskMod
             "seg_q": seg_q, "S_slots": S_slots, "L_slots": L_slots, "nKB": nKB, "kb": kb,
             "k2": k2, "kb_group": kb_group, "k2_group": k2_group,
             "diag": chunk // block if causal else 0, "G": G, "r": r, "Ktot": Ktot,
-            "work": work, "dense_work": S / 2 if causal else S, "visible": visible,
+            "work": work, "dense_work": S / 2 if causal else S,
             "segments": segments, "block_visible": block_visible,
             "causal": causal, "cut_in_pack": cut_in_pack,
             "bytes_per_head": per_head}
