@@ -58,6 +58,9 @@ DIAGONAL_STEP = 128
 WORKSPACE_BYTES = 128 * 2**20
 _LOCAL = threading.local()
 
+#: Largest temporary of the sampled tail's variance (it is built a few queries at a time).
+VARIANCE_BYTES = 32 * 2**20
+
 #: Smallest budget of the per-chunk work buffers; heads are processed in chunks of this size.
 CHUNK_BYTES = 24 * 2**20
 
@@ -1139,12 +1142,18 @@ def _tail_correct(qg, o, lse, c: _TailContext, cfg: BlockSparseConfig, generator
     safe = torch.where(good, den, torch.ones_like(den))
     out = torch.where(good[..., None], num / safe[..., None], torch.zeros_like(num))
     with torch.no_grad():
-        # Linearised ratio: y_d = n_c * w_d * resid_d * (v_d - o); per-stratum sample variance.
+        # Linearised ratio: y_d = n_c * w_d * resid_d * (v_d - o); per-stratum sample variance,
+        # a few queries at a time ([H, G, queries, M, Ev] would be ~1 GB at 4096 tokens).
         n_c = torch.bincount(stratum, minlength=n_str).to(dtype)  # draws per stratum
-        y = (wres.detach() * n_c[stratum])[..., None] * (
-            vs_s[:, :, None] - out.detach()[..., None, :])  # [H, G, Bq, M, Ev]
-        y = y.view(H, G, Bq, n_str, -1, Ev)
-        var = (y.var(dim=4, unbiased=True) / n_c[:, None]).sum(3)
+        wy = wres.detach() * n_c[stratum]
+        od = out.detach()
+        step = max(1, VARIANCE_BYTES // max(1, H * G * M * Ev * qg.element_size()))
+        var = torch.empty(H, G, Bq, Ev, dtype=dtype)
+        for a in range(0, Bq, step):
+            b = min(Bq, a + step)
+            y = wy[:, :, a:b, :, None] * (vs_s[:, :, None] - od[:, :, a:b, None, :])
+            y = y.view(H, G, b - a, n_str, -1, Ev)
+            var[:, :, a:b] = (y.var(dim=4, unbiased=True) / n_c[:, None]).sum(3)
         std = var.sqrt() / safe[..., None]
     part = {"slots": slots, "wres": wres, "den": safe, "shift": shift, "a": a, "samples": M,
             "mass": den.clamp_min(0).reshape(H, G * Bq)}
