@@ -175,8 +175,9 @@ DENSE_ABOVE = 0.5
 
 #: The same for a causal mask, as a share of the keys SDPA's causal kernel computes per query
 #: (half of them): the diagonal chunks and the dyadic layout cost more per kept key; measured
-#: on real MiniLM heads, 0.495 of the causal work ran at ~1.4x SDPA's causal time (4096
-#: tokens) and 0.325 at ~1.15x (8192), so the causal estimator is only the default below 0.25.
+#: on real MiniLM heads, 0.495 of the causal work ran at 1.15-1.4x SDPA's causal time (4096
+#: tokens, benchmarks/attention.py) and 0.325 at ~1.15x (8192, 12 heads), so the causal
+#: estimator is only the default below 0.25.
 DENSE_ABOVE_CAUSAL = 0.25
 
 
