@@ -107,7 +107,8 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.5 of the keys, the result is exact SDPA, ``info["path"] == "dense"``).
+            = 0.5 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, the
+            result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
         :class:`~qiskit_qattn.attention.AttentionResult`; ``std_error`` and ``error_estimate``
@@ -200,17 +201,15 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
 def _dense(q, k, v, bias, key_bias, scale, is_causal, need_weights, mask):
     """Exact attention (the ``exact`` backend), reported as the classical backend's dense path."""
     import torch
-    import torch.nn.functional as F
 
-    from ..torch_exact import exact_backend
+    from ..torch_exact import exact_backend, flash_sdpa
 
     L, S = q.shape[1], k.shape[1]
     plain = key_bias is None or not bool(key_bias.any())
     if mask.kind == "causal" and plain and not need_weights:
         # a plain causal mask (given or built): SDPA's causal kernel, no mask to build or read
-        out = F.scaled_dot_product_attention(q[None], k[None], v[None], is_causal=True,
-                                             scale=scale)[0]
-        res = AttentionResult(output=out, weights=None, std_error=None, error_estimate=None,
+        res = AttentionResult(output=flash_sdpa(q, k, v, scale=scale, is_causal=True),
+                              weights=None, std_error=None, error_estimate=None,
                               backend="exact")
     else:
         if is_causal:
