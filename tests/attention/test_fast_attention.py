@@ -577,15 +577,32 @@ def test_sampled_tail_is_unbiased_on_a_real_head():
 
 
 def test_route_top2_matches_two_argmax_passes_with_ties_and_masked_entries():
-    from qiskit_qattn.attention.sampling.top2 import top2_along_axis0
+    from qiskit_qattn.attention.sampling.top2 import TILE, top2_along_last_axis
 
-    x = torch.randn(3, 10, 50, generator=torch.Generator().manual_seed(7))
-    x[0, 2:5, 0] = 9.0  # a three-way tie: the lower indices win
-    x[1, :, 1] = float("-inf")
-    x[2, 3:, 2] = float("-inf")  # only three finite candidates
-    first, second = top2_along_axis0(x)
-    want1 = x.argmax(1)
-    want2 = x.scatter(1, want1[:, None], float("-inf")).argmax(1)
+    # rows not a multiple of the kernel's tile: the last tile is partial
+    x = torch.randn(3, 2 * TILE + 5, 10, generator=torch.Generator().manual_seed(7))
+    x[0, 0, 2:5] = 9.0  # a three-way tie: the lower indices win
+    x[1, 1, :] = float("-inf")
+    x[2, 2, 3:] = float("-inf")  # only three finite candidates
+    first, second = top2_along_last_axis(x)
+    want1 = x.argmax(-1)
+    want2 = x.scatter(-1, want1[..., None], float("-inf")).argmax(-1)
     assert torch.equal(torch.from_numpy(first), want1)
     assert torch.equal(torch.from_numpy(second), want2)
     assert (first[0, 0], second[0, 0]) == (2, 3)
+    one_first, one_second = top2_along_last_axis(x[..., :1])
+    assert (one_first == 0).all() and (one_second == 0).all()
+
+
+@pytest.mark.parametrize("blocks, groups", [(7, 3), (40, 50)])  # counting sort; comparison sort
+def test_route_order_sorts_by_group_then_best_then_second_best_stably(blocks, groups):
+    from qiskit_qattn.attention.sampling.top2 import route_order
+
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 4, (2, 300, blocks), generator=gen).float()  # many ties
+    group = torch.randint(0, groups, (300,), generator=gen)
+    order = torch.from_numpy(route_order(x, group.numpy()))
+    first = x.argmax(-1)
+    second = x.scatter(-1, first[..., None], float("-inf")).argmax(-1)
+    key = (group * blocks + first) * blocks + second
+    assert torch.equal(order, torch.sort(key, dim=-1, stable=True).indices)

@@ -46,7 +46,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .top2 import top2_along_axis0
+from .top2 import route_order
 from .tree import padded_size, tree_order
 
 #: Query rows per step of the exact causal diagonal (see :func:`_diagonal_chunks`).
@@ -126,7 +126,7 @@ def auto_exact_fraction(keys: int) -> float:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
         (0.219, 0.578)
     """
-    return min(1.0, 74.0 * max(1, keys) ** 0.3 / max(1, keys))
+    return min(1.0, 66.0 * max(1, keys) ** 0.3 / max(1, keys))
 
 
 @dataclass
@@ -379,21 +379,22 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     if kind == "dense":  # keys no query sees count as padding (the routing ignores them)
         hidden = torch.cat([kw == 0, torch.ones(H, 1, dtype=torch.bool)], 1).gather(1, kperm)
         kbias = kbias.masked_fill(hidden, ninf)
-    bsc = None
+    bsc = sc = None
     with torch.no_grad():
         if cfg.selection == "query" or cfg.query_order == "route":
-            mu, logcnt = _block_centroids(ks.detach(), kbias.detach(), nKB, Bk)
+            # every query's block scores, once: they route the queries and rank the blocks
+            sc = _block_scores(q.detach(), ks.detach(), kbias.detach(), nKB, Bk)
         if cfg.query_order == "route":
-            qperm = _route(q.detach(), mu, logcnt, plan, L_slots, nKB, Bk)
+            qperm = _route(sc, plan, L_slots, nKB, Bk)
         else:
             qperm = torch.from_numpy(tree_order(q, torch.ones(H, L, dtype=torch.float64),
                                                 segment=plan["seg_q"], leaf=Bq,
                                                 iters=cfg.iters, seed=seed + 7919))
             qperm = qperm[:, :L_slots].contiguous()
-    qs, _ = _permute_rows(q, qperm)
+    qs, qidx = _permute_rows(q, qperm)
     if cfg.selection == "query":
-        with torch.no_grad():
-            bsc = torch.baddbmm(logcnt[:, None, :], qs.detach(), mu.transpose(1, 2))
+        with torch.no_grad():  # (padding slots: zero rows, weighed out by the ranking)
+            bsc, _ = _permute_rows(sc, qperm, qidx)
     qvalid = qperm < L
     padded_q = bool((~qvalid).any())
 
@@ -427,25 +428,8 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         qbar = (qg * qv[..., None]).sum(2) / qv.sum(2).clamp_min(1.0)[..., None]
     else:
         qbar = qg.mean(2)  # [H, G, E]
-    # Key-major layout [H, keys, G]: per-leaf reductions run over a middle dim and the
-    # tilted sums below are plain (transposed) matrix products.
-    tq = torch.bmm(ks, qbar.transpose(1, 2))  # [H, S_slots, G]
     gb = group_bias.transpose(1, 2) if kind == "dense" else kbias[:, :, None]
-    tl = (tq + gb).view(H, nL, P, G)
-    with torch.no_grad():
-        tmax = _finite_or_zero(tl.amax(2, keepdim=True))
-    w = torch.exp(tl - tmax)
-    Wl = w.sum(2)  # [H, nL, G]
-    wn = w / Wl.clamp_min(torch.finfo(dtype).tiny)[:, :, None, :]  # within-leaf weights
-    # -inf for an empty leaf (log of a clamped mass: no inf * 0 = NaN in the backward pass)
-    logZ = torch.log(Wl.clamp_min(torch.finfo(dtype).tiny)).masked_fill(Wl <= 0, ninf)
-    logZ = logZ + tmax.squeeze(2)
-    beta = logZ - (wn * tq.view(H, nL, P, G)).sum(2)  # log Z - qbar . (tilted leaf mean)
-    lz = logZ.view(H, nKB, r, G)
-    bz = _logsumexp(lz, 2)  # [H, nKB, G]
-    lw = torch.exp(lz - _finite_or_zero(bz)[:, :, None, :])  # leaf shares inside a block
-    wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
-    betab = bz - (wb * tq.view(H, nKB, Bk, G)).sum(2)
+    wn, beta, bz, lw, wb, betab = _tilted_weights(ks, qbar, gb, P, Bk, work if reuse else None)
 
     # 5. Rank the fully visible blocks; exact, refined (leaf resolution), coarse (block).
     with torch.no_grad():
@@ -622,6 +606,67 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     return {"output": output, "std_error": std, "weights": weights, "info": info}
 
 
+def _tilted_weights(ks, qbar, gb, leaf: int, block: int, work=None):
+    """Each group's tilted weights of the keys inside every leaf and block, and their masses.
+
+    ``ks [H, S_slots, E]`` keys in slot order, ``qbar [H, G, E]`` the groups' mean queries,
+    ``gb`` the key bias (``[H, S_slots, 1]`` or per group ``[H, S_slots, G]``). With weights
+    ``w_j = exp(qbar . k_j + bias_j)``: ``wn [H, nL, P, G]`` = ``w_j`` over its leaf's total,
+    ``logZ [H, nL, G]`` = log of that total, ``beta`` = ``logZ - qbar . (tilted leaf mean)``,
+    and one level up ``bz [H, nKB, G]`` (block log-mass), ``lw [H, nKB, r, G]`` (leaf shares
+    of their block), ``wb [H, nKB, Bk, G]`` and ``betab``; returns ``(wn, beta, bz, lw, wb,
+    betab)``. Key-major layout: the per-leaf
+    reductions run over a middle dimension, the tilted sums are plain matrix products.
+
+    ``work`` (inference only, no gradient): the big ``[H, S_slots, G]`` tensors are written in
+    place into this thread's kept buffers (a fresh one is page-faulted in on every call).
+    """
+    import torch
+
+    H, S_slots, _ = ks.shape
+    G = qbar.shape[1]
+    P, Bk = leaf, block
+    nL, nKB, r = S_slots // P, S_slots // Bk, Bk // P
+    dtype = ks.dtype
+    tiny = torch.finfo(dtype).tiny
+    shape = (H, S_slots, G)
+    if work is None:
+        tq = torch.bmm(ks, qbar.transpose(1, 2))  # [H, S_slots, G]
+        tl = (tq + gb).view(H, nL, P, G)
+        with torch.no_grad():
+            tmax = _finite_or_zero(tl.amax(2, keepdim=True))
+        w = torch.exp(tl - tmax)
+        Wl = w.sum(2)  # [H, nL, G]
+        wn = w / Wl.clamp_min(tiny)[:, :, None, :]  # within-leaf weights
+        tilted = (wn * tq.view(H, nL, P, G)).sum(2)
+    else:
+        tq = torch.bmm(ks, qbar.transpose(1, 2), out=_buffer(work, "tq", shape, dtype))
+        wn = torch.add(tq, gb, out=_buffer(work, "tw", shape, dtype)).view(H, nL, P, G)
+        tmax = _finite_or_zero(wn.amax(2, keepdim=True))
+        wn.sub_(tmax).exp_()
+        Wl = wn.sum(2)
+        wn.div_(Wl.clamp_min(tiny)[:, :, None, :])
+        prod = _buffer(work, "tprod", shape, dtype)
+        tilted = torch.mul(wn, tq.view(H, nL, P, G), out=prod.view(H, nL, P, G)).sum(2)
+    # -inf for an empty leaf (log of a clamped mass: no inf * 0 = NaN in the backward pass)
+    logZ = torch.log(Wl.clamp_min(tiny)).masked_fill(Wl <= 0, float("-inf"))
+    logZ = logZ + tmax.squeeze(2)
+    beta = logZ - tilted  # log Z - qbar . (tilted leaf mean)
+    lz = logZ.view(H, nKB, r, G)
+    bz = _logsumexp(lz, 2)  # [H, nKB, G]
+    lw = torch.exp(lz - _finite_or_zero(bz)[:, :, None, :])  # leaf shares inside a block
+    if work is None:
+        wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
+        tilted_b = (wb * tq.view(H, nKB, Bk, G)).sum(2)
+    else:
+        wb = torch.mul(wn.view(H, nKB, r, P, G), lw[:, :, :, None, :],
+                       out=_buffer(work, "twb", (H, nKB, r, P, G), dtype)).view(H, nKB, Bk, G)
+        tilted_b = torch.mul(wb, tq.view(H, nKB, Bk, G),
+                             out=prod.view(H, nKB, Bk, G)).sum(2)
+    betab = bz - tilted_b
+    return wn, beta, bz, lw, wb, betab
+
+
 def _segment_order(k, kw, segments, leaf: int, iters: int, seed: int):
     """Slot order of the causal layout: each key segment ordered as one tree, concatenated.
 
@@ -731,40 +776,54 @@ def _group_rows(dperm, qvalid, G, Bq):
     return dperm.gather(1, idx[..., None].expand(H, G, Ss))
 
 
-def _block_centroids(ks, kbias, nKB, Bk):
-    """Mean key ``[H, nKB, E]`` and log-count ``[H, nKB]`` of every key block's unmasked keys.
+def _block_scores(q, ks, kbias, nKB, Bk):
+    """Every query's estimated log-mass of every key block ``[H, L, nKB]``.
 
-    ``q . centroid + log(count)`` is the log-mass proxy of a block for a query.
+    A block of ``n`` unmasked keys with mean ``mu`` and per-coordinate variance ``var`` holds
+    ``sum_j exp(q . k_j) = n exp(q . mu) E[exp(q . (k - mu))]``; to second order (the block's
+    keys as a Gaussian with diagonal covariance) that is ``q . mu + log n + q^2 . var / 2``.
+    The variance term keeps wide blocks with a few well-aligned keys from ranking low: on real
+    MiniLM attention at 4096 tokens it cuts the mean output error at a fixed budget from 7.7 to
+    7.1 % (p90 14.6 -> 11.0 %). Masked keys count for nothing; an empty block scores ``-inf``.
+
+    Example:
+        >>> import torch
+        >>> ks = torch.tensor([[[1.0], [1.0], [3.0], [-1.0]]])
+        >>> _block_scores(torch.tensor([[[1.0]]]), ks, torch.zeros(1, 4), 2, 2)
+        tensor([[[1.6931, 3.6931]]])
     """
     import torch
 
     H, S_slots, E = ks.shape
-    alive = (kbias > float("-inf")).view(H, nKB, Bk).to(ks.dtype)
-    cnt = alive.sum(-1)
-    mu = (ks.view(H, nKB, Bk, E) * alive[..., None]).sum(2) / cnt.clamp_min(1)[..., None]
-    return mu, torch.log(cnt)
+    alive = (kbias > float("-inf")).view(H, nKB, Bk, 1).to(ks.dtype)
+    cnt = alive.sum(2)  # [H, nKB, 1]
+    kb = ks.view(H, nKB, Bk, E)
+    mu = (kb * alive).sum(2) / cnt.clamp_min(1)
+    var = ((kb - mu[:, :, None, :]).square_() * alive).sum(2) / cnt.clamp_min(1)
+    sc = torch.baddbmm(torch.log(cnt).transpose(1, 2), q, mu.transpose(1, 2))
+    return sc.baddbmm_(q.square(), var.transpose(1, 2), alpha=0.5)
 
 
-def _route(q, mu, logcnt, plan, L_slots, nKB, Bk):
-    """Query order: by position chunk (causal), then best and second-best key block."""
+def _route(sc, plan, L_slots, nKB, Bk):
+    """Query order: by position chunk (causal), then best and second-best key block.
+
+    ``sc [H, L, nKB]``: every query's estimated block log-masses (:func:`_block_scores`) in
+    the caller's order.
+    """
     import torch
 
-    H, L, _ = q.shape
-    # Block-major scores [H, nKB, L]: the top-2 kernel runs along the queries.
-    sc = torch.baddbmm(logcnt[:, :, None], mu, q.transpose(1, 2))
+    H, L, _ = sc.shape
     chunk = torch.zeros(L, dtype=torch.long)
     if plan["causal"]:
         chunk = torch.arange(L) // plan["chunk"]
         # only blocks of earlier chunks: the structure must not depend on hidden keys
         if plan["block_visible"] is not None:
-            hidden = ~plan["block_visible"][chunk].T
+            hidden = ~plan["block_visible"][chunk]
         else:
             kchunk = torch.arange(nKB) // (plan["chunk"] // Bk)
-            hidden = kchunk[:, None] >= chunk[None, :]
+            hidden = kchunk[None, :] >= chunk[:, None]
         sc = sc + torch.zeros(hidden.shape, dtype=sc.dtype).masked_fill_(hidden, float("-inf"))
-    first, second = (torch.from_numpy(a) for a in top2_along_axis0(sc))
-    key = chunk[None, :] * nKB * nKB + first * nKB + second
-    order = torch.sort(key, dim=-1, stable=True).indices
+    order = torch.from_numpy(route_order(sc, chunk.numpy()))
     if L_slots > L:
         order = torch.cat([order, torch.full((H, L_slots - L), L, dtype=torch.long)], 1)
     return order
