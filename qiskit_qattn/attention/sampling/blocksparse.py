@@ -116,15 +116,16 @@ def auto_query_block(queries: int, causal: bool = False) -> int:
 
 
 def auto_exact_fraction(keys: int) -> float:
-    """Default share of exact keys for ``keys`` visible keys: ``74 * keys**0.3`` exact keys.
+    """Default share of exact keys for ``keys`` visible keys: ``66 * keys**0.3`` exact keys.
 
     Fitted on real MiniLM attention (benchmarks/attention.py) with the default query groups
-    (:func:`auto_query_block`): the mean output error stays near 8 % (0.58 of the keys at 1024,
-    0.22 at 4096), so the work grows like ``n**1.3``, not ``n**2``.
+    (:func:`auto_query_block`) and the second-order block ranking (:func:`_block_scores`): the
+    mean output error stays near 8 % (0.52 of the keys at 1024, 0.20 at 4096, rounded up to
+    whole blocks), so the work grows like ``n**1.3``, not ``n**2``.
 
     Example:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
-        (0.219, 0.578)
+        (0.195, 0.516)
     """
     return min(1.0, 66.0 * max(1, keys) ** 0.3 / max(1, keys))
 

@@ -97,7 +97,7 @@ def quantum_inspired_attention_prototype(
         need_weights: also return the estimator's effective weights ``[..., L, S]``.
         seed: seeds the tree ordering and the tail samples.
         **options: ``exact_fraction`` (of the key blocks per query group; automatic:
-            ``74 * keys**0.3`` exact keys, 0.22 of 4096),
+            ``66 * keys**0.3`` exact keys: 13 of 64 blocks at 4096),
             ``refine_fraction`` (0.375, pooled leaf by leaf), ``coverage`` (exact blocks by
             mass; ``1.0`` = exact attention), ``max_cluster_fraction`` (0.5),
             ``num_clusters`` (key blocks; sets ``block_size``), ``block_size`` (64),
