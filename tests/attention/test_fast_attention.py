@@ -506,6 +506,33 @@ def test_tree_order_ignores_the_values_of_masked_rows():
     assert (a == b).all()
 
 
+def test_block_scores_are_the_second_order_log_mass_of_each_blocks_unmasked_keys():
+    from qiskit_qattn.attention.sampling.blocksparse import _block_scores
+
+    gen = torch.Generator().manual_seed(11)
+    q = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
+    ks = torch.randn(2, 12, 3, generator=gen, dtype=torch.float64)
+    bias = torch.zeros(2, 12, dtype=torch.float64)
+    bias[0, 4:7] = float("-inf")  # block 1 of head 0 keeps one key
+    bias[1, 8:] = float("-inf")  # block 2 of head 1 is empty
+    sc = _block_scores(q, ks, bias, 3, 4)
+    for h in range(2):
+        for b in range(3):
+            keys = ks[h, 4 * b: 4 * b + 4][bias[h, 4 * b: 4 * b + 4] == 0]
+            for i in range(5):
+                if len(keys) == 0:
+                    assert sc[h, i, b] == float("-inf")
+                    continue
+                mu, var = keys.mean(0), keys.var(0, unbiased=False)
+                want = q[h, i] @ mu + math.log(len(keys)) + 0.5 * (q[h, i] ** 2) @ var
+                torch.testing.assert_close(sc[h, i, b], want)
+    # keys that are all alike: the score is the block's exact log-mass
+    same = torch.ones(1, 4, 3, dtype=torch.float64)
+    exact = torch.logsumexp(q[:1] @ same[0].T, -1)
+    torch.testing.assert_close(_block_scores(q[:1], same, torch.zeros(1, 4, dtype=torch.float64),
+                                             1, 4)[..., 0], exact)
+
+
 def test_auto_exact_budget_shrinks_with_length():
     fr = [auto_exact_fraction(n) for n in (512, 1024, 4096, 16384)]
     assert fr == sorted(fr, reverse=True) and fr[-1] < 0.1 and auto_exact_fraction(64) == 1.0

@@ -64,6 +64,11 @@ VARIANCE_BYTES = 32 * 2**20
 #: Smallest budget of the per-chunk work buffers; heads are processed in chunks of this size.
 CHUNK_BYTES = 24 * 2**20
 
+#: Heads per chunk are also capped so their queries, keys and values fit in about this much
+#: memory: 4-head chunks at 4096 tokens ran 3-5 % faster than 8-head ones (the chunk's
+#: intermediates stay in cache), 2-head ones no faster than 4 (benchmarks/attention.py heads).
+CACHE_BYTES = 6 * 2**20
+
 
 @dataclass(frozen=True)
 class BlockSparseConfig:
@@ -168,7 +173,8 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     # Work buffers of up to 1/8 of the dense score matrix (within the memory bound
     # for any kept-key fraction >= 1/8), at least CHUNK_BYTES: fewer, larger chunks.
     budget = max(CHUNK_BYTES, min(8 * CHUNK_BYTES, B * L * S * q.element_size() // 8))
-    step = max(1, min(B, budget // max(per_head, 1)))
+    step = max(1, min(B, budget // max(per_head, 1),
+                      CACHE_BYTES // ((L * E + S * (E + Ev)) * q.element_size())))
     outs, ses, ws, infos = [], [], [], []
     work = _workspace()
     for lo in range(0, B, step):
