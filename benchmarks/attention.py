@@ -353,7 +353,7 @@ def report(results, causal_results, threads, command) -> str:
         "`floor` = exact attention over the same key fraction as the estimator per query "
         "group of its size, with a plain gather + 4-D SDPA (no selection). `keys/query` = "
         "keys each query of the estimator attends to (exact keys + pooled pseudo-keys) / n. "
-        "Where the automatic budget would attend to more than half of the keys (512, 1024 "
+        "Where the automatic budget would attend to more than 0.36 of the keys (up to ~2300 "
         "tokens) the default is exact SDPA (`path dense`); the row `classical estimator (no "
         "dense fallback)` is the estimator itself under the same budget. Memory: extra peak "
         "RSS of one 12-head call (fresh process, mmap threshold pinned).",

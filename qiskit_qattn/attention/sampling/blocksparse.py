@@ -802,12 +802,18 @@ def _block_scores(q, ks, kbias, nKB, Bk):
     import torch
 
     H, S_slots, E = ks.shape
-    alive = (kbias > float("-inf")).view(H, nKB, Bk, 1).to(ks.dtype)
-    cnt = alive.sum(2)  # [H, nKB, 1]
     kb = ks.view(H, nKB, Bk, E)
-    mu = (kb * alive).sum(2) / cnt.clamp_min(1)
-    var = ((kb - mu[:, :, None, :]).square_() * alive).sum(2) / cnt.clamp_min(1)
-    sc = torch.baddbmm(torch.log(cnt).transpose(1, 2), q, mu.transpose(1, 2))
+    dead = torch.isneginf(kbias)
+    if bool(dead.any()):
+        alive = (~dead).view(H, nKB, Bk, 1).to(ks.dtype)
+        cnt = alive.sum(2)  # [H, nKB, 1]
+        mu = (kb * alive).sum(2) / cnt.clamp_min(1)
+        var = ((kb - mu[:, :, None, :]).square_() * alive).sum(2) / cnt.clamp_min(1)
+        sc = torch.baddbmm(torch.log(cnt).transpose(1, 2), q, mu.transpose(1, 2))
+    else:  # every block full: one pass for the moments, the same log n for every block
+        mu = kb.mean(2)
+        var = (kb.square().mean(2) - mu.square()).clamp_min_(0.0)
+        sc = torch.bmm(q, mu.transpose(1, 2)).add_(math.log(Bk))
     return sc.baddbmm_(q.square(), var.transpose(1, 2), alpha=0.5)
 
 

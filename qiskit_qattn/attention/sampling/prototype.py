@@ -107,7 +107,7 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.5 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, the
+            = 0.36 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, the
             result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
@@ -170,9 +170,11 @@ def prototype_backend(
 
 
 #: The automatic budget falls back to exact SDPA above this many attended keys per query
-#: (exact + pooled, as a share of the keys): measured on real MiniLM heads, the estimator is
-#: slower than the flash kernel there (512 and 1024 tokens; benchmarks/RESULTS.md).
-DENSE_ABOVE = 0.5
+#: (exact + pooled, as a share of the keys): on real MiniLM heads (12 heads, 1 thread) the
+#: estimator ran at 1.0x the flash kernel's time with 0.41 of the keys (2048 tokens), 0.87x
+#: with 0.34 (2560), 0.76x with 0.31 (3072) and ~0.5x with 0.27 (4096), so it is the default
+#: from about 2300 tokens on.
+DENSE_ABOVE = 0.36
 
 #: The same for a causal mask, as a share of the keys SDPA's causal kernel computes per query
 #: (half of them): the diagonal chunks and the dyadic layout cost more per kept key; measured
