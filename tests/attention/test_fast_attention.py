@@ -533,6 +533,30 @@ def test_block_scores_are_the_second_order_log_mass_of_each_blocks_unmasked_keys
                                              1, 4)[..., 0], exact)
 
 
+def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
+    from qiskit_qattn.attention.sampling.blocksparse import BlockSparseConfig, MaskModel
+    from qiskit_qattn.attention.sampling.prototype import _dense_is_cheaper
+
+    gen = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(2, 2048, 32, generator=gen) for _ in range(3))
+    r = attention(q, k, v, backend="classical", seed=0)
+    assert r.info["path"] == "dense"
+    torch.testing.assert_close(r.output, F.scaled_dot_product_attention(q[None], k[None],
+                                                                        v[None])[0],
+                               atol=1e-5, rtol=0)
+    cfg, plain = BlockSparseConfig(), MaskModel()
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
+        assert not _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
+        torch.set_num_threads(2)  # the flash kernel gains more from a second thread
+        assert _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
+        assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_auto_exact_budget_shrinks_with_length():
     fr = [auto_exact_fraction(n) for n in (512, 1024, 4096, 16384)]
     assert fr == sorted(fr, reverse=True) and fr[-1] < 0.1 and auto_exact_fraction(64) == 1.0

@@ -107,7 +107,8 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.36 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, the
+            = 0.36 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, both
+            lower with more torch threads, the
             result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
@@ -173,7 +174,9 @@ def prototype_backend(
 #: (exact + pooled, as a share of the keys): on real MiniLM heads (12 heads, 1 thread) the
 #: estimator ran at 1.0x the flash kernel's time with 0.41 of the keys (2048 tokens), 0.87x
 #: with 0.34 (2560), 0.76x with 0.31 (3072) and ~0.5x with 0.27 (4096), so it is the default
-#: from about 2300 tokens on.
+#: from about 2300 tokens on. With more threads the flash kernel speeds up more than the
+#: estimator's serial part (ordering, routing), so the limit is ``DENSE_ABOVE * threads**-0.3``
+#: (2 threads: 0.29; measured 1.26x at 2560 tokens, 1.0x at 3072 and 0.68x at 4096).
 DENSE_ABOVE = 0.36
 
 #: The same for a causal mask, as a share of the keys SDPA's causal kernel computes per query
@@ -189,14 +192,17 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
     """Whether the automatic budget would cost more than exact SDPA.
 
     That is: attend to more than ``DENSE_ABOVE`` of the keys (``DENSE_ABOVE_CAUSAL`` of the
-    causal work).
+    causal work), less with more torch threads (see :data:`DENSE_ABOVE`).
     """
     if cfg.exact_fraction is not None or cfg.coverage is not None or cfg.strategy != "none":
         return False
     if mask.kind == "dense":
         return False
+    import torch
+
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
     limit = DENSE_ABOVE_CAUSAL if mask.kind == "causal" else DENSE_ABOVE
+    limit *= max(1, torch.get_num_threads()) ** -0.3
     return plan["work"] > limit * plan["dense_work"]
 
 
