@@ -550,9 +550,50 @@ def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
         torch.set_num_threads(1)
         assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
-        torch.set_num_threads(2)  # the flash kernel gains more from a second thread
+        torch.set_num_threads(8)  # the flash kernel gains a little more from more threads
         assert _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_head_chunks_on_two_threads_give_the_same_output_and_restore_the_thread_count(
+        monkeypatch):
+    from qiskit_qattn.attention.sampling import blocksparse
+
+    monkeypatch.setattr(blocksparse, "CACHE_BYTES", 1)  # one head per chunk: 5 chunks
+    gen = torch.Generator().manual_seed(8)
+    q, k, v = (torch.randn(5, 300, 16, generator=gen) for _ in range(3))
+    opts = dict(backend="classical", seed=0, exact_fraction=0.25, is_causal=True)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = attention(q, k, v, **opts).output
+        torch.set_num_threads(2)
+        two = attention(q, k, v, **opts).output
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+
+
+def test_run_chunks_keeps_order_and_restores_threads_after_an_error():
+    from qiskit_qattn.attention.sampling.chunks import run_chunks
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        seen = []
+        assert run_chunks(lambda s: seen.append(torch.get_num_threads()) or s * 10,
+                          [3, 1, 2]) == [30, 10, 20]
+        assert seen == [1, 1, 1]  # each worker single-threaded
+
+        def boom(s):
+            raise ValueError(f"chunk {s}")
+
+        with pytest.raises(ValueError, match="chunk"):
+            run_chunks(boom, [0, 1])
+        assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(threads)
 

@@ -46,6 +46,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .chunks import run_chunks
 from .top2 import route_order
 from .tree import padded_size, tree_order
 
@@ -175,22 +176,31 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     budget = max(CHUNK_BYTES, min(8 * CHUNK_BYTES, B * L * S * q.element_size() // 8))
     step = max(1, min(B, budget // max(per_head, 1),
                       CACHE_BYTES // ((L * E + S * (E + Ev)) * q.element_size())))
-    outs, ses, ws, infos = [], [], [], []
-    work = _workspace()
-    for lo in range(0, B, step):
+    if B > step:  # an even number of equal chunks: two threads share them evenly
+        count = -(-B // step)
+        step = -(-B // (count + count % 2))
+
+    def run(lo: int) -> dict[str, Any]:
         sl = slice(lo, min(B, lo + step))
         kb = None if key_bias is None else key_bias[sl]
         dense = None
         if mask.kind == "dense":
             dense = mask.bias[sl] if mask.bias.shape[0] > 1 else mask.bias.expand(
                 sl.stop - sl.start, L, S)
+        work = _workspace()
         res = _chunk(q[sl], k[sl], v[sl], kb, mask.kind, dense, plan, cfg, seed + lo,
                      generator, need_weights, work)
-        outs.append(res["output"])
-        ses.append(res["std_error"])
-        ws.append(res["weights"])
-        infos.append(res["info"])
-    _trim_workspace(work)
+        _trim_workspace(work)
+        return res
+
+    grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (q, k, v, key_bias))
+    parallel = cfg.strategy == "none" and not need_weights and not grad
+    results = run_chunks(run, list(range(0, B, step)), parallel)
+    outs = [res["output"] for res in results]
+    ses = [res["std_error"] for res in results]
+    ws = [res["weights"] for res in results]
+    infos = [res["info"] for res in results]
     output = outs[0] if len(outs) == 1 else torch.cat(outs)
     std = None if ses[0] is None else torch.cat(ses)
     weights = None if not need_weights else torch.cat(ws)

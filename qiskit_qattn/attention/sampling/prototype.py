@@ -174,9 +174,10 @@ def prototype_backend(
 #: (exact + pooled, as a share of the keys): on real MiniLM heads (12 heads, 1 thread) the
 #: estimator ran at 1.0x the flash kernel's time with 0.41 of the keys (2048 tokens), 0.87x
 #: with 0.34 (2560), 0.76x with 0.31 (3072) and ~0.5x with 0.27 (4096), so it is the default
-#: from about 2300 tokens on. With more threads the flash kernel speeds up more than the
-#: estimator's serial part (ordering, routing), so the limit is ``DENSE_ABOVE * threads**-0.3``
-#: (2 threads: 0.29; measured 1.26x at 2560 tokens, 1.0x at 3072 and 0.68x at 4096).
+#: from about 2300 tokens on. With more threads the flash kernel speeds up a little more than
+#: the estimator (whose chunks of heads run one per thread, :mod:`.chunks`), so the limit is
+#: ``DENSE_ABOVE * threads**-0.1`` (2 threads: 0.34; measured 0.96x at 2560 tokens, 0.83x at
+#: 3072).
 DENSE_ABOVE = 0.36
 
 #: The same for a causal mask, as a share of the keys SDPA's causal kernel computes per query
@@ -202,7 +203,7 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
 
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
     limit = DENSE_ABOVE_CAUSAL if mask.kind == "causal" else DENSE_ABOVE
-    limit *= max(1, torch.get_num_threads()) ** -0.3
+    limit *= max(1, torch.get_num_threads()) ** -0.1
     return plan["work"] > limit * plan["dense_work"]
 
 
