@@ -196,7 +196,9 @@ def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=No
     """Median time ratios to SDPA and the median SDPA seconds.
 
     Every timing of a method is paired with an SDPA call right before it (the machine's
-    speed drifts within a round of slow methods), the ratio is the median over rounds.
+    speed drifts within a round of slow methods), the ratio is the median over rounds; the
+    methods run in a new random order every round (what ran before a method, e.g. the naive
+    baseline's 1.5 GB of scores, moves its time).
     """
     import torch
 
@@ -214,8 +216,10 @@ def timing(q, k, v, scale, labels, *, reps, threads, causal=False, floor_frac=No
         sdpa(q, k, v, scale, causal)
         for fn in fns.values():  # warm-up (Numba compiles once, cached on disk)
             fn()
+        order = np.random.default_rng(0)
         for _ in range(reps):
-            for name, fn in fns.items():
+            for name in order.permutation(list(fns)):
+                fn = fns[name]
                 start = time.perf_counter()
                 sdpa(q, k, v, scale, causal)
                 t_ref = time.perf_counter() - start
@@ -352,7 +356,7 @@ def report(results, causal_results, threads, command) -> str:
         "n > 512 concatenates consecutive 512-token windows (see the script's docstring). "
         "Error: relative Frobenius error of each head's output vs exact float64 attention, "
         "mean / p90 / max over the 72 heads. Time: median over rounds of the ratio to a torch "
-        "SDPA call timed right before the method, "
+        "SDPA call timed right before the method (methods in a random order each round), "
         "on 4-D `[1, 12, n, 32]` float32 input (12 heads per call), on a shared 2-core "
         "machine whose load varied during the run: compare ratios, not absolute times. "
         "`naive` = batched matmul + softmax (scores materialised), one head at a time. "
