@@ -179,20 +179,16 @@ def prototype_backend(
 #: 3072).
 DENSE_ABOVE = 0.36
 
-#: Under a causal mask the automatic budget always takes SDPA's causal kernel: on real MiniLM
-#: heads the causal estimator (diagonal chunks exact, dyadic key ranges) ran at 1.28x SDPA's
-#: causal time at 4096 tokens (benchmarks/attention.py), ~1.15x at 8192 and 2.2x at 16384 (12
-#: heads, 10.9 % mean error), slower at every length measured. ``dense_fallback=False`` or an
-#: explicit budget keeps it.
-CAUSAL_FALLS_BACK = True
-
-
 def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
                       mask: MaskModel, need_weights: bool) -> bool:
     """Whether the automatic budget would cost more than exact SDPA.
 
     That is: attend to more than ``DENSE_ABOVE`` of the keys, less with more torch threads
-    (see :data:`DENSE_ABOVE`); under a causal mask, always (:data:`CAUSAL_FALLS_BACK`).
+    (see :data:`DENSE_ABOVE`); under a causal mask, always: on real MiniLM heads the causal
+    estimator (diagonal chunks exact, dyadic key ranges) ran at 1.28x SDPA's causal time at
+    4096 tokens (benchmarks/attention.py), ~1.15x at 8192 and 2.2x at 16384 (12 heads, 10.9 %
+    mean error), slower at every length measured. ``dense_fallback=False`` or an explicit
+    budget keeps it.
     """
     if cfg.exact_fraction is not None or cfg.coverage is not None or cfg.strategy != "none":
         return False
@@ -200,7 +196,7 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
         return False
     import torch
 
-    if mask.kind == "causal" and CAUSAL_FALLS_BACK:
+    if mask.kind == "causal":
         return True
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
     limit = DENSE_ABOVE * max(1, torch.get_num_threads()) ** -0.1
