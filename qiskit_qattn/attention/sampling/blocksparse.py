@@ -458,7 +458,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     else:
         qbar = qg.mean(2)  # [H, G, E]
     gb = group_bias.transpose(1, 2) if kind == "dense" else kbias[:, :, None]
-    wn, beta, bz, lw, wb, betab = _tilted_weights(ks, qbar, gb, P, Bk, work if reuse else None)
+    wn, beta, bz, lw, wb, betab = _tilted_weights(ks, qbar, gb, P, Bk)
 
     # 5. Rank the fully visible blocks; exact, refined (leaf resolution), coarse (block).
     with torch.no_grad():
@@ -635,20 +635,17 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     return {"output": output, "std_error": std, "weights": weights, "info": info}
 
 
-def _tilted_weights(ks, qbar, gb, leaf: int, block: int, work=None):
+def _tilted_weights(ks, qbar, gb, leaf: int, block: int):
     """Each group's tilted weights of the keys inside every leaf and block, and their masses.
 
     ``ks [H, S_slots, E]`` keys in slot order, ``qbar [H, G, E]`` the groups' mean queries,
     ``gb`` the key bias (``[H, S_slots, 1]`` or per group ``[H, S_slots, G]``). With weights
     ``w_j = exp(qbar . k_j + bias_j)``: ``wn [H, nL, P, G]`` = ``w_j`` over its leaf's total,
-    ``logZ [H, nL, G]`` = log of that total, ``beta`` = ``logZ - qbar . (tilted leaf mean)``,
-    and one level up ``bz [H, nKB, G]`` (block log-mass), ``lw [H, nKB, r, G]`` (leaf shares
-    of their block), ``wb [H, nKB, Bk, G]`` and ``betab``; returns ``(wn, beta, bz, lw, wb,
-    betab)``. Key-major layout: the per-leaf reductions run over a middle dimension, the
-    tilted sums are plain matrix products.
-
-    ``work`` (inference only, no gradient): the big ``[H, S_slots, G]`` tensors are written in
-    place into this thread's kept buffers (a fresh one is page-faulted in on every call).
+    ``beta [H, nL, G]`` = ``log`` (leaf total) ``- qbar . (tilted leaf mean)``, and one level up
+    ``bz [H, nKB, G]`` (block log-mass), ``lw [H, nKB, r, G]`` (leaf shares of their block),
+    ``wb [H, nKB, Bk, G]`` and ``betab``; returns ``(wn, beta, bz, lw, wb, betab)``. Key-major
+    layout: the per-leaf reductions run over a middle dimension, the tilted sums are plain
+    matrix products.
     """
     import torch
 
@@ -656,43 +653,23 @@ def _tilted_weights(ks, qbar, gb, leaf: int, block: int, work=None):
     G = qbar.shape[1]
     P, Bk = leaf, block
     nL, nKB, r = S_slots // P, S_slots // Bk, Bk // P
-    dtype = ks.dtype
-    tiny = torch.finfo(dtype).tiny
-    shape = (H, S_slots, G)
-    if work is None:
-        tq = torch.bmm(ks, qbar.transpose(1, 2))  # [H, S_slots, G]
-        tl = (tq + gb).view(H, nL, P, G)
-        with torch.no_grad():
-            tmax = _finite_or_zero(tl.amax(2, keepdim=True))
-        w = torch.exp(tl - tmax)
-        Wl = w.sum(2)  # [H, nL, G]
-        wn = w / Wl.clamp_min(tiny)[:, :, None, :]  # within-leaf weights
-        tilted = (wn * tq.view(H, nL, P, G)).sum(2)
-    else:
-        tq = torch.bmm(ks, qbar.transpose(1, 2), out=_buffer(work, "tq", shape, dtype))
-        wn = torch.add(tq, gb, out=_buffer(work, "tw", shape, dtype)).view(H, nL, P, G)
-        tmax = _finite_or_zero(wn.amax(2, keepdim=True))
-        wn.sub_(tmax).exp_()
-        Wl = wn.sum(2)
-        wn.div_(Wl.clamp_min(tiny)[:, :, None, :])
-        prod = _buffer(work, "tprod", shape, dtype)
-        tilted = torch.mul(wn, tq.view(H, nL, P, G), out=prod.view(H, nL, P, G)).sum(2)
+    tiny = torch.finfo(ks.dtype).tiny
+    tq = torch.bmm(ks, qbar.transpose(1, 2))  # [H, S_slots, G]
+    tl = (tq + gb).view(H, nL, P, G)
+    with torch.no_grad():
+        tmax = _finite_or_zero(tl.amax(2, keepdim=True))
+    w = torch.exp(tl - tmax)
+    Wl = w.sum(2)  # [H, nL, G]
+    wn = w / Wl.clamp_min(tiny)[:, :, None, :]  # within-leaf weights
     # -inf for an empty leaf (log of a clamped mass: no inf * 0 = NaN in the backward pass)
     logZ = torch.log(Wl.clamp_min(tiny)).masked_fill(Wl <= 0, float("-inf"))
     logZ = logZ + tmax.squeeze(2)
-    beta = logZ - tilted  # log Z - qbar . (tilted leaf mean)
+    beta = logZ - (wn * tq.view(H, nL, P, G)).sum(2)  # log Z - qbar . (tilted leaf mean)
     lz = logZ.view(H, nKB, r, G)
     bz = _logsumexp(lz, 2)  # [H, nKB, G]
     lw = torch.exp(lz - _finite_or_zero(bz)[:, :, None, :])  # leaf shares inside a block
-    if work is None:
-        wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
-        tilted_b = (wb * tq.view(H, nKB, Bk, G)).sum(2)
-    else:
-        wb = torch.mul(wn.view(H, nKB, r, P, G), lw[:, :, :, None, :],
-                       out=_buffer(work, "twb", (H, nKB, r, P, G), dtype)).view(H, nKB, Bk, G)
-        tilted_b = torch.mul(wb, tq.view(H, nKB, Bk, G),
-                             out=prod.view(H, nKB, Bk, G)).sum(2)
-    betab = bz - tilted_b
+    wb = (wn.view(H, nKB, r, P, G) * lw[:, :, :, None, :]).view(H, nKB, Bk, G)
+    betab = bz - (wb * tq.view(H, nKB, Bk, G)).sum(2)
     return wn, beta, bz, lw, wb, betab
 
 
