@@ -39,6 +39,8 @@ def positive_float(value: Any, name: str, *, upper: float | None = None) -> floa
     """``value`` as a finite float ``> 0`` (and ``<= upper``) or a ``ValueError``."""
     import math
 
+    if isinstance(value, bool):  # True would read as 1.0
+        raise ValueError(f"{name} must be a positive number, not a bool; got {value!r}")
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
@@ -47,3 +49,17 @@ def positive_float(value: Any, name: str, *, upper: float | None = None) -> floa
         bound = "" if upper is None else f" and <= {upper}"
         raise ValueError(f"{name} must be a finite number > 0{bound}; got {value!r}")
     return out
+
+
+def flag(value: Any, name: str) -> bool:
+    """``value`` as a bool, or a ``TypeError`` naming ``name`` (``"no"`` is not ``False``).
+
+    Example:
+        >>> flag(True, "is_causal")
+        True
+    """
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False; got {value!r}")

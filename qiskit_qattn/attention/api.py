@@ -58,6 +58,7 @@ import math
 import numbers
 from typing import Any
 
+from ._common import flag
 from .registry import available_backends, get_backend
 from .result import AttentionResult
 
@@ -134,12 +135,15 @@ def attention(
     if scale is None:
         scale = 1.0 / math.sqrt(E)
     else:
+        if isinstance(scale, bool):
+            raise ValueError(f"scale must be a finite real number, not a bool; got {scale!r}")
         try:
             scale = float(scale)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"scale must be a finite real number; got {scale!r}") from exc
         if not math.isfinite(scale):
             raise ValueError(f"scale must be a finite real number; got {scale!r}")
+    need_weights = flag(need_weights, "need_weights")
     bias = _mask_bias(attn_mask, batch, L, S, dtype)
     B = math.prod(batch)
     q3 = q.expand(*batch, L, E).reshape(B, L, E)
@@ -148,7 +152,7 @@ def attention(
     generator = _generator(seed)
     fn = get_backend(backend)
     result = fn(
-        q3, k3, v3, bias=bias, scale=scale, need_weights=bool(need_weights),
+        q3, k3, v3, bias=bias, scale=scale, need_weights=need_weights,
         generator=generator, **options,
     )
     if not isinstance(result, AttentionResult):
@@ -226,6 +230,7 @@ def _generator(seed: int | None):
 
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
+    elif (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+          or seed >= 2**64):
+        raise ValueError(f"seed must be an integer in [0, 2**64) or None; got {seed!r}")
     return torch.Generator().manual_seed(int(seed))

@@ -204,7 +204,7 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
         return res
 
     grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (q, k, v, key_bias))
+        t is not None and t.requires_grad for t in (q, k, v, key_bias, mask.bias))
     parallel = cfg.strategy == "none" and not need_weights and not grad
     results = run_chunks(run, list(range(0, B, step)), parallel)
     outs = [res["output"] for res in results]
@@ -373,8 +373,8 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     dtype = q.dtype
     P, Bk, Bq = plan["leaf"], plan["block"], plan["Bq"]
     ninf = float("-inf")
-    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)) or (
-        key_bias is not None and key_bias.requires_grad)
+    grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (q, k, v, key_bias, dense))
     reuse = not (grad or need_weights)
 
     # 1. Order keys and queries once per head (a discrete choice: no gradient).
@@ -428,9 +428,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     padded_q = bool((~qvalid).any())
 
     # 3. What each group sees of each block: 0 nothing, 1 the whole block, 2 a part (cut).
+    # the dense bias keeps its gradient (a learned per-query bias); its status does not
+    dperm = _permute_dense(dense, qperm, kperm, L, S, dtype) if kind == "dense" else None
     with torch.no_grad():
         alive_blk = (kbias.detach().view(H, nKB, Bk) > ninf).any(-1)
-        dperm = None
         if kind == "causal" and plan["block_visible"] is not None:
             cq = torch.arange(G) // (plan["chunk"] // Bq)
             status = plan["block_visible"][cq].to(torch.int64)[None] * alive_blk[:, None, :]
@@ -441,8 +442,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
                                  torch.where(ck[None, :] == cq[:, None], 2, 0))
             status = status[None] * alive_blk[:, None, :]
         elif kind == "dense":
-            dperm = _permute_dense(dense, qperm, kperm, L, S, dtype)
-            status = _dense_status(dperm, qvalid, G, Bq, nKB, Bk)
+            status = _dense_status(dperm.detach(), qvalid, G, Bq, nKB, Bk)
         else:
             status = alive_blk[:, None, :].expand(H, G, nKB).to(torch.int64)
     if kind == "dense":
@@ -752,9 +752,7 @@ def _permute_dense(dense, qperm, kperm, L, S, dtype):
     """The dense bias in slot order ``[H, L_slots, S_slots]`` (padding rows/columns: -inf)."""
     import torch
 
-    H = dense.shape[0]
-    d = torch.full((H, L + 1, S + 1), float("-inf"), dtype=dtype)
-    d[:, :L, :S] = dense.detach()
+    d = torch.nn.functional.pad(dense.to(dtype), (0, 1, 0, 1), value=float("-inf"))
     rows = d.gather(1, qperm[..., None].expand(-1, -1, S + 1))
     return rows.gather(2, kperm[:, None, :].expand(-1, rows.shape[1], -1))
 
@@ -880,7 +878,10 @@ def _cut_blocks(kind, status, plan, G, Bq, H):
         diag = plan["diag"]
         first = (torch.arange(G) // (plan["chunk"] // Bq)) * diag
         sel = (first[:, None] + torch.arange(diag)[None, :])[None].expand(H, G, diag)
-        return sel.contiguous(), (status.gather(2, sel) > 0)
+        # query chunks past the last key chunk (more queries than keys) have no diagonal
+        inside = sel < status.shape[2]
+        sel = sel.clamp_max(status.shape[2] - 1).contiguous()
+        return sel, (status.gather(2, sel) > 0) & inside
     if kind == "dense":
         cut = status == 2
         D = int(cut.sum(-1).max())
@@ -1098,11 +1099,17 @@ def _attend_lse(q4, K4, V4, mask4, differentiable: bool, causal: bool = False):
     if causal:
         Lq, Lk = s.shape[-2:]
         s = s.masked_fill(~torch.ones(Lq, Lk, dtype=torch.bool).tril(), float("-inf"))
+    # Normalised by the row sum, not by exp(lse): with every score near a huge finite bias
+    # (-1e9, finfo.min padding) lse rounds to the bias and exp(s - lse) is 1 for every key.
     # A row with no visible key: lse -inf, output 0 (and a finite gradient).
-    lse = _logsumexp(s, -1)
-    safe = torch.where(torch.isfinite(lse), lse, torch.zeros_like(lse))
-    p = torch.exp(s - safe[..., None])
-    return torch.matmul(p, V4), lse
+    with torch.no_grad():
+        top = _finite_or_zero(s.amax(-1, keepdim=True))
+    p = torch.exp(s - top)
+    total = p.sum(-1, keepdim=True)
+    empty = total <= 0
+    out = torch.matmul(p, V4) / total.clamp_min(torch.finfo(total.dtype).tiny)
+    lse = (top + torch.log(total.clamp_min(torch.finfo(total.dtype).tiny)))
+    return out, lse.masked_fill(empty, float("-inf")).squeeze(-1)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._common import check_options, positive_float, positive_int
+from .._common import check_options, flag, positive_float, positive_int
 from ..result import AttentionResult
 from .blocksparse import BlockSparseConfig, MaskModel, _plan, block_sparse_attention
 
@@ -147,14 +147,25 @@ def prototype_backend(
     cfg = config_from_options(options, k.shape[1])
     B, L, _ = q.shape
     S = k.shape[1]
-    is_causal = bool(options.get("is_causal", False))
+    is_causal = flag(options.get("is_causal", False), "is_causal")
+    bias = drop_negligible_keys(bias, q, k, scale)
     key_bias, mask = classify_mask(bias, B, L, S, is_causal, q.dtype)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    if bool(options.get("dense_fallback", True)) and _dense_is_cheaper(
+    if flag(options.get("dense_fallback", True), "dense_fallback") and _dense_is_cheaper(
             cfg, L, S, q.shape[-1], v.shape[-1], mask, need_weights):
         return _dense(q, k, v, bias, key_bias, scale, is_causal, need_weights, mask)
+    dtype = q.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        # the estimator's kernels and trees run in float32; the results come back in the
+        # input's dtype (as SDPA's do)
+        q, k, v = q.float(), k.float(), v.float()
+        key_bias = None if key_bias is None else key_bias.float()
+        if mask.bias is not None:
+            mask = MaskModel(mask.kind, mask.bias.float())
     res = block_sparse_attention(q * scale, k, v, key_bias=key_bias, mask=mask, cfg=cfg,
                                  seed=seed, generator=generator, need_weights=need_weights)
+    res = {key: val.to(dtype) if isinstance(val, torch.Tensor) else val
+           for key, val in res.items()}
     std = res["std_error"]
     info = dict(res["info"])
     info["mask"] = mask.kind if key_bias is None or mask.kind != "none" else "key"
@@ -188,11 +199,10 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
     estimator (diagonal chunks exact, dyadic key ranges) ran at 1.28x SDPA's causal time at
     4096 tokens (benchmarks/attention.py), ~1.15x at 8192 and 2.2x at 16384 (12 heads, 10.9 %
     mean error), slower at every length measured. ``dense_fallback=False`` or an explicit
-    budget keeps it.
+    budget keeps it. A per-query mask follows the rule of its keys (the blocks it cuts only
+    add exact work to the estimator).
     """
     if cfg.exact_fraction is not None or cfg.coverage is not None or cfg.strategy != "none":
-        return False
-    if mask.kind == "dense":
         return False
     import torch
 
@@ -255,7 +265,7 @@ def config_from_options(options: dict[str, Any], S: int) -> BlockSparseConfig:
     coverage = options.get("coverage")
     if coverage is not None:
         coverage = positive_float(coverage, "coverage", upper=1.0)
-    adaptive = bool(options.get("adaptive_samples", False))
+    adaptive = flag(options.get("adaptive_samples", False), "adaptive_samples")
     if adaptive and coverage is None:
         coverage = 0.9
     max_frac = positive_float(options.get("max_cluster_fraction", DEFAULTS.max_fraction),
@@ -264,7 +274,7 @@ def config_from_options(options: dict[str, Any], S: int) -> BlockSparseConfig:
     if exact is not None:
         exact = positive_float(exact, "exact_fraction", upper=1.0)
     refine = options.get("refine_fraction", DEFAULTS.refine_fraction)
-    if refine != 0:
+    if isinstance(refine, bool) or refine != 0:
         refine = positive_float(refine, "refine_fraction", upper=1.0)
     if coverage is not None and coverage >= 1.0:
         exact, max_frac, coverage = 1.0, 1.0, None
@@ -284,8 +294,45 @@ def config_from_options(options: dict[str, Any], S: int) -> BlockSparseConfig:
         min_stratum_samples=positive_int(
             options.get("min_stratum_samples", DEFAULTS.min_stratum_samples),
             "min_stratum_samples"),
-        control_variate=bool(options.get("control_variate", True)),
+        control_variate=flag(options.get("control_variate", True), "control_variate"),
     )
+
+
+#: Keys whose bias lies this far (plus the largest possible score gap) below the best key
+#: of their row carry a weight below exp(-NEGLIGIBLE_LOGIT) of it: zero in float32.
+NEGLIGIBLE_LOGIT = 200.0
+
+
+def drop_negligible_keys(bias, q, k, scale: float):
+    """``bias`` with finite "masked" entries (``finfo.min``, ``-1e9``) made ``-inf``.
+
+    Hugging Face and many models mask keys with a huge finite negative bias, not ``-inf``.
+    Such a key's weight is ``exp(bias - max bias + score gap)``: when that is below
+    ``exp(-NEGLIGIBLE_LOGIT)`` for every score the queries and keys can produce
+    (``|score| <= scale * max|q| * max|k|``), the key is masked in effect, and the estimator
+    treats it as masked (no pooling, no budget). A row whose keys are all that far below
+    nothing (every key equally masked) keeps its finite bias, as SDPA would.
+
+    Example:
+        >>> import torch
+        >>> q = k = torch.ones(1, 2, 2)
+        >>> drop_negligible_keys(torch.tensor([[[0.0, -1e9]]]), q, k, 1.0)
+        tensor([[[0., -inf]]])
+    """
+    import torch
+
+    if bias is None:
+        return None
+    with torch.no_grad():
+        lo = float(bias.masked_fill(torch.isneginf(bias), 0.0).min())
+        if not math.isfinite(lo) or lo > -NEGLIGIBLE_LOGIT:
+            return bias
+        gap = 2.0 * abs(scale) * float(q.detach().norm(dim=-1).max()) * float(
+            k.detach().norm(dim=-1).max())
+        drop = bias < bias.amax(-1, keepdim=True) - (gap + NEGLIGIBLE_LOGIT)
+        if not bool(drop.any()):
+            return bias
+    return bias.masked_fill(drop, float("-inf"))
 
 
 def classify_mask(bias, B: int, L: int, S: int, is_causal: bool, dtype):
@@ -344,6 +391,8 @@ def _power_of_two(value: Any, name: str) -> int:
 
 
 def _nonneg_int(value: Any, name: str) -> int:
-    if value == 0 and not isinstance(value, bool):
-        return 0
-    return positive_int(value, name)
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0; got {value!r}")
+    return int(value)

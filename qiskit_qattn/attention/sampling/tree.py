@@ -162,7 +162,7 @@ def _kernels():
             nrm = zero
             for e in range(E):
                 nrm += t[e] * t[e]
-            if not nrm > 1e-12 * T[k, k]:
+            if not (nrm > 0 and nrm > 1e-12 * T[k, k]):
                 break
             nrm = np.sqrt(nrm)
             inv = 1 / nrm
@@ -323,6 +323,10 @@ def _kernels():
                     for e in range(E):
                         V[0, e] = axes[(node // 2) * E + e]
                         start += V[0, e] * V[0, e]
+                    if start > 0.25:  # (axis + second)/sqrt 2 is not unit when nb < 2
+                        inv0 = 1.0 / np.sqrt(start)
+                        for e in range(E):
+                            V[0, e] *= inv0
                 if not start > 0.25:
                     # random start (a 64-bit LCG: the draws of a node cost nanoseconds)
                     nrm = 0.0
