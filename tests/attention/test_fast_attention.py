@@ -538,7 +538,7 @@ def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
     from qiskit_qattn.attention.sampling.prototype import _dense_is_cheaper
 
     gen = torch.Generator().manual_seed(5)
-    q, k, v = (torch.randn(2, 2048, 32, generator=gen) for _ in range(3))
+    q, k, v = (torch.randn(2, 1536, 32, generator=gen) for _ in range(3))
     r = attention(q, k, v, backend="classical", seed=0)
     assert r.info["path"] == "dense"
     torch.testing.assert_close(r.output, F.scaled_dot_product_attention(q[None], k[None],
@@ -548,9 +548,14 @@ def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
+        assert _dense_is_cheaper(cfg, 1536, 1536, 32, 32, plain, False)
+        assert not _dense_is_cheaper(cfg, 2048, 2048, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
-        torch.set_num_threads(8)  # the flash kernel gains a little more from more threads
+        torch.set_num_threads(2)  # the flash kernel gains more from a second thread
+        assert _dense_is_cheaper(cfg, 2048, 2048, 32, 32, plain, False)
+        assert not _dense_is_cheaper(cfg, 2560, 2560, 32, 32, plain, False)
+        torch.set_num_threads(8)
         assert _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
     finally:

@@ -107,7 +107,7 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.36 of the keys, lower with more torch threads, or under a causal mask, the
+            = 0.41 of the keys, lower with more torch threads, or under a causal mask, the
             result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
@@ -181,14 +181,16 @@ def prototype_backend(
 
 
 #: The automatic budget falls back to exact SDPA above this many attended keys per query
-#: (exact + pooled, as a share of the keys): on real MiniLM heads (12 heads, 1 thread) the
-#: estimator ran at 1.0x the flash kernel's time with 0.41 of the keys (2048 tokens), 0.87x
-#: with 0.34 (2560), 0.76x with 0.31 (3072) and ~0.5x with 0.27 (4096), so it is the default
-#: from about 2300 tokens on. With more threads the flash kernel speeds up a little more than
-#: the estimator (whose chunks of heads run one per thread, :mod:`.chunks`), so the limit is
-#: ``DENSE_ABOVE * threads**-0.1`` (2 threads: 0.34; measured 0.96x at 2560 tokens, 0.83x at
-#: 3072).
-DENSE_ABOVE = 0.36
+#: (exact + pooled, as a share of the keys). On real MiniLM heads (12 heads, a quiet machine,
+#: paired with SDPA's flash kernel) the estimator ran at 1 thread at 1.10x with 0.48 of the
+#: keys (1536 tokens), 0.91-0.96x with 0.42 (1792), 0.83-0.89x with 0.41 (2048), 0.73x with
+#: 0.34 (2560) and ~0.48x with 0.27 (4096): the estimator is the default from 2048 tokens on.
+#: The flash kernel gains more from a second thread than the estimator (whose chunks of heads
+#: run one per thread, :mod:`.chunks`): at 2 threads 1.07x at 2048, 0.97-1.00x with 0.37
+#: (2304), 0.88x at 2560; so the limit is ``DENSE_ABOVE * threads**-DENSE_THREAD_EXPONENT``
+#: (2 threads: 0.36, the estimator from ~2400 tokens on).
+DENSE_ABOVE = 0.41
+DENSE_THREAD_EXPONENT = 0.19
 
 def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
                       mask: MaskModel, need_weights: bool) -> bool:
@@ -209,7 +211,7 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
     if mask.kind == "causal":
         return True
     plan = _plan(L, S, E, Ev, cfg, mask, need_weights)
-    limit = DENSE_ABOVE * max(1, torch.get_num_threads()) ** -0.1
+    limit = DENSE_ABOVE * max(1, torch.get_num_threads()) ** -DENSE_THREAD_EXPONENT
     return plan["work"] > limit * plan["dense_work"]
 
 
