@@ -344,6 +344,7 @@ def _verdict(rows, info, goal, t1, reference) -> str:
 
 
 def report(results, causal_results, threads, command) -> str:
+    from qiskit_qattn.attention.sampling.prototype import DENSE_ABOVE, DENSE_THREAD_EXPONENT
     from qiskit_qattn.viz.markdown import markdown_table
 
     t1 = f"ratio_t{threads[0]}"
@@ -363,8 +364,9 @@ def report(results, causal_results, threads, command) -> str:
         "`floor` = exact attention over the same key fraction as the estimator per query "
         "group of its size, with a plain gather + 4-D SDPA (no selection). `keys/query` = "
         "keys each query of the estimator attends to (exact keys + pooled pseudo-keys) / n. "
-        "Where the automatic budget would attend to more than 0.36 of the keys (up to ~2300 "
-        "tokens) the default is exact SDPA (`path dense`); the row `classical estimator (no "
+        f"Where the automatic budget would attend to more than {DENSE_ABOVE} of the keys "
+        f"x threads^-{DENSE_THREAD_EXPONENT} (1 thread: below 2048 tokens; 2 threads: below "
+        "~2400) the default is exact SDPA (`path dense`); the row `classical estimator (no "
         "dense fallback)` is the estimator itself under the same budget. Memory: extra peak "
         "RSS of one 12-head call (fresh process, mmap threshold pinned).",
         "",
