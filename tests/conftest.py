@@ -6,6 +6,17 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """Each test starts with the session's torch thread count (benchmark helpers that tests
+    run on tiny sizes pin torch to the thread count they time)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

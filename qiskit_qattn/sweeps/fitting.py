@@ -51,11 +51,24 @@ def fit_family_config(m: int, family: str, options: Mapping[str, Any], reps: Seq
     Returns:
         arrays ``weights_p<p>`` and metadata ``{"entries": {schedule_key: record}}`` — the
         records ``family_schedules.json`` stores (rounded weights, train and held-out
-        fidelities) — and ``seconds_per_depth``.
+        fidelities) — and ``seconds_per_depth``. Runs torch single-threaded (units run side by
+        side on a worker's cores) and restores the caller's thread count after.
     """
-    import time
-
     import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit_depths(m, family, options, reps, steps, train_rows, heldout_rows)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_depths(m: int, family: str, options: Mapping[str, Any], reps: Sequence[int],
+                steps: int, train_rows: int, heldout_rows: int | None
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The body of :func:`fit_family_config`, at the current torch thread count."""
+    import time
 
     from ..circuits.schedules import schedule_key
     from ..fitting.fit import (
@@ -68,7 +81,6 @@ def fit_family_config(m: int, family: str, options: Mapping[str, Any], reps: Seq
         load_corpus,
     )
 
-    torch.set_num_threads(1)
     n = 2**m
     train = load_corpus(n, TRAIN_WINDOWS, max_rows=train_rows, temperature_range=(0.5, 2.0),
                         seed=0)

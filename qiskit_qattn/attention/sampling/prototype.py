@@ -94,7 +94,9 @@ def quantum_inspired_attention_prototype(
             samples only, or is dropped with ``"none"``).
         attn_mask: boolean (``True`` = attend) or additive float mask, as in ``attention``.
         scale: score scale (default ``1/sqrt(E)``).
-        need_weights: also return the estimator's effective weights ``[..., L, S]``.
+        need_weights: also return the estimator's effective weights ``[..., L, S]`` (rows
+            sum to 1 and ``weights @ V`` is the output; with a sampling strategy the control
+            variate can make some of them negative).
         seed: seeds the tree ordering and the tail samples.
         **options: ``exact_fraction`` (of the key blocks per query group; automatic:
             ``66 * keys**0.3`` exact keys: 13 of 64 blocks at 4096),
