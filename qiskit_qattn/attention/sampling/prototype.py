@@ -194,6 +194,7 @@ def prototype_backend(
 DENSE_ABOVE = 0.41
 DENSE_THREAD_EXPONENT = 0.19
 
+
 def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
                       mask: MaskModel, need_weights: bool) -> bool:
     """Whether the automatic budget would cost more than exact SDPA.
