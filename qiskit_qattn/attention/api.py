@@ -217,12 +217,30 @@ def _mask_bias(mask: Any, batch: tuple[int, ...], L: int, S: int, dtype: Any):
     else:
         raise TypeError(f"attn_mask must be boolean or floating; got {m.dtype}")
     bias = bias.reshape((1,) * (len(full) - m.ndim) + tuple(m.shape))
+    if _same_query_rows(bias):
+        # a key mask expanded to every query (Hugging Face passes padding so): one row, not
+        # L of them copied once per head
+        bias = bias[..., :1, :]
     Lm = bias.shape[-2]
     lead = bias.shape[:-2]
     if all(d == 1 for d in lead):
         return bias.reshape(1, Lm, bias.shape[-1]).expand(1, Lm, S)
     B = math.prod(batch)
     return bias.expand(*batch, Lm, S).reshape(B, Lm, S)
+
+
+def _same_query_rows(bias) -> bool:
+    """Whether every query row (dim -2) of the mask ``bias`` is the same."""
+    import torch
+
+    L = bias.shape[-2]
+    if L == 1:
+        return False
+    first = bias[..., :1, :]
+    for i in sorted({L // 2, L - 1}):  # cheap necessary checks before the full comparison
+        if not torch.equal(bias[..., i:i + 1, :], first):
+            return False
+    return torch.equal(bias, first.expand_as(bias))
 
 
 def _generator(seed: int | None):

@@ -157,7 +157,11 @@ def test_peers_honour_key_padding_and_reject_per_query_masks(backend):
     ref = attention(q, k[:30], v[:30], backend=backend, seed=2)
     torch.testing.assert_close(res.output, ref.output)
     with pytest.raises(ValueError, match="key-padding"):
-        attention(q, k, v, backend=backend, attn_mask=torch.ones(6, 48, dtype=torch.bool))
+        attention(q, k, v, backend=backend,
+                  attn_mask=torch.ones(6, 48, dtype=torch.bool).tril())
+    # a key mask expanded to every query is a key mask
+    full = attention(q, k, v, backend=backend, attn_mask=keep.expand(6, 48), seed=2)
+    torch.testing.assert_close(full.output, res.output)
 
 
 def test_registry_roundtrip_and_errors():

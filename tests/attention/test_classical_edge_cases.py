@@ -606,3 +606,19 @@ def test_finite_padding_bias_is_treated_as_masked_keys():
     keepc = torch.ones(L, L, dtype=torch.bool).tril()[None].repeat(2, 1, 1)
     keepc[1, :, L - 40:] = False
     _close(r.output, _reference(qc, kc, vc, keepc)[0])
+
+
+@pytest.mark.parametrize("backend", ["classical", "exact"])
+def test_a_key_mask_expanded_to_every_query_is_a_key_mask(backend):
+    # Hugging Face passes padding as [B, 1, L, S]: same result as the [B, 1, 1, S] mask, and
+    # the classical estimator takes its key-mask path
+    q, k, v = (t.reshape(1, 2, *t.shape[1:]) for t in _qkv(L=64, S=4096, E=8, Ev=8))
+    keep = _rand(1, 1, 1, 4096, seed=4) > -0.5
+    pad = torch.zeros(keep.shape).masked_fill(~keep, torch.finfo(torch.float32).min)
+    a = attention(q, k, v, backend=backend, attn_mask=pad, seed=0)
+    b = attention(q, k, v, backend=backend, attn_mask=pad.expand(1, 1, 64, 4096).clone(),
+                  seed=0)
+    _close(a.output, b.output, atol=1e-6)
+    _close(b.output, _reference(q, k, v, keep)[0], atol=1e-5 if backend == "exact" else 1.0)
+    if backend == "classical":
+        assert a.info["mask"] == b.info["mask"] == "key"
