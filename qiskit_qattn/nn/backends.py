@@ -85,7 +85,8 @@ class AttentionFunctionBackend:
         if mask is None and is_causal:
             mask = causal_mask(q.shape[-2], k.shape[-2], q.dtype, q.device)
         result = attention(
-            q, k, v, backend=self.name, attn_mask=mask, need_weights=need_weights,
+            q, k, v, backend=self.name, attn_mask=mask,
+            need_weights=bool(need_weights),  # truthiness, as torch's module reads it
             seed=self.seed, **self.options,
         )
         self.last_result = result
