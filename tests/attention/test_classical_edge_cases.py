@@ -43,7 +43,7 @@ def _reference(q, k, v, mask=None, *, causal=False, scale=None):
     return w @ v, w
 
 
-def _close(actual, expected, atol=2e-5):
+def _assert_close(actual, expected, atol=2e-5):
     torch.testing.assert_close(actual.detach().double(), expected.detach().double(), atol=atol,
                                rtol=0)
 
@@ -52,7 +52,7 @@ def _amax(t):
     return float(t.detach().abs().max())
 
 
-def _in_value_hull(out, v, mask=None):
+def _assert_in_value_hull(out, v, mask=None):
     """Strategy ``"none"`` weights are a distribution: each output lies within the values."""
     out = out.detach()
     lo = v.amin(-2, keepdim=True) - 1e-5
@@ -74,7 +74,7 @@ def test_exact_limits_and_default_dense_path_match_float64_reference(L, S, E, Ev
     q, k, v = _qkv(L=L, S=S, E=E, Ev=Ev)
     r = attention(q, k, v, backend="classical", seed=0, **opts)
     assert r.output.shape == (2, L, Ev) and r.output.dtype == torch.float32
-    _close(r.output, _reference(q, k, v)[0])
+    _assert_close(r.output, _reference(q, k, v)[0])
     assert r.info["path"] == ("dense" if not opts else "block-sparse")
 
 
@@ -83,16 +83,16 @@ def test_estimator_path_output_is_a_convex_combination_of_values(L, S):
     q, k, v = _qkv(B=1, L=L, S=S, E=16, Ev=16)
     r = attention(q, k, v, backend="classical", seed=0, dense_fallback=False)
     assert r.info["path"] == "block-sparse" and r.output.shape == (1, L, 16)
-    _in_value_hull(r.output, v)
+    _assert_in_value_hull(r.output, v)
     if S <= 65:  # every key block is exact on tiny inputs
-        _close(r.output, _reference(q, k, v)[0])
+        _assert_close(r.output, _reference(q, k, v)[0])
 
 
 def test_default_path_switches_to_the_estimator_at_4096_keys_and_stays_close():
     q, k, v = _qkv(B=1, L=128, S=4096, E=16, Ev=16)
     r = attention(q, k, v, backend="classical", seed=0)
     assert r.info["path"] == "block-sparse"
-    _in_value_hull(r.output, v)
+    _assert_in_value_hull(r.output, v)
     want = _reference(q, k, v)[0]
     # random (structureless) keys: the approximation error stays far below the output scale
     assert _amax(r.output - want) < 0.25
@@ -119,7 +119,7 @@ def test_query_and_key_leading_dims_broadcast_against_each_other():
     for opts in ({"coverage": 1.0}, {"dense_fallback": False}):
         r = attention(q, k, v, backend="classical", seed=0, **opts)
         assert r.output.shape == (4, 3, 9, 2)
-        _close(r.output, _reference(q, k, v)[0])
+        _assert_close(r.output, _reference(q, k, v)[0])
 
 
 # ------------------------------------------------------------------------------- gradients
@@ -135,9 +135,9 @@ def test_exact_limits_gradients_match_float64_reference(L, S, opts, need_weights
     (r.output.double() * up).sum().backward()
     ref = [t.double().requires_grad_() for t in (q, k, v)]
     (_reference(*ref)[0] * up).sum().backward()
-    _close(r.output, _reference(q, k, v)[0])
+    _assert_close(r.output, _reference(q, k, v)[0])
     for a, b in zip(leaves, ref, strict=True):
-        _close(a.grad, b.grad)
+        _assert_close(a.grad, b.grad)
 
 
 def test_gradient_of_a_key_padding_float_bias_matches_reference():
@@ -149,7 +149,7 @@ def test_gradient_of_a_key_padding_float_bias_matches_reference():
               seed=0).output.sum().backward()
     ref = bias0.double().requires_grad_()
     _reference(q, k, v, ref)[0].sum().backward()
-    _close(bias.grad, ref.grad)
+    _assert_close(bias.grad, ref.grad)
 
 
 @pytest.mark.parametrize("strategy", ["none", "stratified", "uniform"])
@@ -176,10 +176,10 @@ def test_padding_all_but_one_key_returns_that_keys_value(S, opts):
     keep[0, 0, 3] = keep[1, 0, S - 1] = True
     r = attention(q, k, v, backend="classical", attn_mask=keep, seed=0, need_weights=True,
                   **opts)
-    _close(r.output[0], v[0, 3].expand(7, -1))
-    _close(r.output[1], v[1, S - 1].expand(7, -1))
+    _assert_close(r.output[0], v[0, 3].expand(7, -1))
+    _assert_close(r.output[1], v[1, S - 1].expand(7, -1))
     want_w = keep.expand(2, 7, S).float()
-    _close(r.weights, want_w, atol=1e-6)
+    _assert_close(r.weights, want_w, atol=1e-6)
 
 
 @pytest.mark.parametrize("fill", [float("-inf"), -1e9, torch.finfo(torch.float32).min])
@@ -195,13 +195,13 @@ def test_large_negative_key_biases_mask_like_minus_inf(fill, opts):
                   **opts)
     want, w = _reference(q, k, v, keep)
     assert _amax(r.weights[..., ::3]) == 0.0
-    _close(r.weights.sum(-1), torch.ones(2, 40), atol=1e-5)
-    _close(r.weights @ v, r.output, atol=1e-5)
+    _assert_close(r.weights.sum(-1), torch.ones(2, 40), atol=1e-5)
+    _assert_close(r.weights @ v, r.output, atol=1e-5)
     if opts in ({}, {"coverage": 1.0}):
-        _close(r.output, want)
-        _close(r.weights, w)
+        _assert_close(r.output, want)
+        _assert_close(r.weights, w)
         masked = attention(q, k, v, backend="classical", attn_mask=keep, seed=0, **opts)
-        _close(r.output, masked.output, atol=1e-5)
+        _assert_close(r.output, masked.output, atol=1e-5)
 
 
 @pytest.mark.parametrize("opts", [{}, {"coverage": 1.0}, {"dense_fallback": False},
@@ -221,7 +221,7 @@ def test_fully_masked_rows_and_batches_give_zeros_and_finite_gradients(opts, L, 
     assert all(bool(torch.isfinite(t.grad).all()) for t in leaves)
     live = torch.ones(2, L, dtype=torch.bool)
     live[0, 3] = live[1] = False
-    _close(r.weights.sum(-1)[live], torch.ones(int(live.sum())), atol=1e-5)
+    _assert_close(r.weights.sum(-1)[live], torch.ones(int(live.sum())), atol=1e-5)
 
 
 @pytest.mark.parametrize("L, S", [(1, 1), (1, 5), (5, 1), (65, 7), (700, 300), (300, 700)])
@@ -233,9 +233,9 @@ def test_causal_with_more_or_fewer_queries_than_keys(L, S, how):
           else {"attn_mask": torch.zeros(L, S).masked_fill(~tri, float("-inf"))})
     want = _reference(q, k, v, causal=True)[0]
     for opts in ({}, {"coverage": 1.0}):
-        _close(attention(q, k, v, backend="classical", seed=0, **kw, **opts).output, want)
+        _assert_close(attention(q, k, v, backend="classical", seed=0, **kw, **opts).output, want)
     approx = attention(q, k, v, backend="classical", seed=0, dense_fallback=False, **kw)
-    _in_value_hull(approx.output, v)
+    _assert_in_value_hull(approx.output, v)
 
 
 @pytest.mark.parametrize("L, S", [(7, 65), (300, 700)])
@@ -246,9 +246,9 @@ def test_causal_weights_with_no_more_queries_than_keys(L, S):
         r = attention(q, k, v, backend="classical", seed=0, is_causal=True, need_weights=True,
                       **opts)
         assert _amax(r.weights[..., ~tri]) == 0.0
-        _close(r.weights.sum(-1), torch.ones(2, L), atol=1e-5)
+        _assert_close(r.weights.sum(-1), torch.ones(2, L), atol=1e-5)
         if opts != {"dense_fallback": False}:
-            _close(r.weights, _reference(q, k, v, causal=True)[1])
+            _assert_close(r.weights, _reference(q, k, v, causal=True)[1])
 
 
 # ---------------------------------------------------- determinism, threads, modes, inputs
@@ -273,7 +273,7 @@ def test_same_output_for_repeated_calls_threads_and_grad_modes():
         torch.set_num_threads(threads)
     for outs in results.values():  # the split (inference) and packed paths agree
         for o in outs[1:]:
-            _close(o, outs[0], atol=1e-5)
+            _assert_close(o, outs[0], atol=1e-5)
 
 
 def test_seed_none_follows_torch_manual_seed():
@@ -336,7 +336,7 @@ def test_float16_on_the_dense_path_and_with_distinct_value_width():
         q, k, v = (t.half() for t in _qkv(L=9, S=S, E=8, Ev=Ev))
         r = attention(q, k, v, backend="classical", seed=0, coverage=1.0)
         assert r.output.dtype == torch.float16
-        _close(r.output, _reference(q, k, v)[0], atol=2e-3)
+        _assert_close(r.output, _reference(q, k, v)[0], atol=2e-3)
     r = attention(*(t.half() for t in _qkv(L=9, S=40)), backend="classical", seed=0)
     assert r.output.dtype == torch.float16 and r.info["path"] == "dense"
 
@@ -346,7 +346,7 @@ def test_mixed_input_dtypes_are_promoted():
         1, 7, 3, seed=2).half()
     r = attention(q, k, v, backend="classical", coverage=1.0, seed=0)
     assert r.output.dtype == torch.float64
-    _close(r.output, _reference(q, k, v)[0], atol=1e-3)
+    _assert_close(r.output, _reference(q, k, v)[0], atol=1e-3)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -471,10 +471,10 @@ def test_multihead_module_matches_torch_with_every_key_exact(batch_first, dims, 
     got = qm(q, k, v, **args)
     for t, b in zip((q, k, v), before, strict=True):
         assert torch.equal(t, b)
-    _close(got[0], want[0], atol=1e-5)
+    _assert_close(got[0], want[0], atol=1e-5)
     if need_weights:
         assert got[1].shape == want[1].shape
-        _close(got[1], want[1], atol=1e-5)
+        _assert_close(got[1], want[1], atol=1e-5)
     else:
         assert got[1] is None
 
@@ -492,9 +492,9 @@ def test_multihead_module_fully_masked_rows_match_torchs_sdpa_output():
     for opts in ({}, {"coverage": 1.0}, {"dense_fallback": False}):
         qm = QuantumMultiheadAttention.from_torch(ref, "classical", seed=1, **opts).eval()
         out, w = qm(x, y, y, key_padding_mask=kpm, need_weights=True)
-        _close(out, want, atol=1e-5)
+        _assert_close(out, want, atol=1e-5)
         assert _amax(w[0]) == 0.0
-        _close(w[1].sum(-1), torch.ones(5), atol=1e-5)
+        _assert_close(w[1].sum(-1), torch.ones(5), atol=1e-5)
 
 
 def test_multihead_module_float64_estimator_path_is_finite_and_differentiable():
@@ -509,7 +509,7 @@ def test_multihead_module_float64_estimator_path_is_finite_and_differentiable():
     out, w = qm(x, x, x, key_padding_mask=kpm, average_attn_weights=False)
     assert out.dtype == torch.float64 and w.shape == (2, 4, 600, 600)
     assert _amax(w[1, ..., 400:]) == 0.0
-    _close(w.sum(-1), torch.ones(2, 4, 600), atol=1e-9)
+    _assert_close(w.sum(-1), torch.ones(2, 4, 600), atol=1e-9)
     out.square().sum().backward()
     assert bool(torch.isfinite(x.grad).all())
 
@@ -523,11 +523,11 @@ def test_huge_finite_bias_on_every_key_is_normalised_on_the_math_path():
     want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     for opts in ({"coverage": 1.0}, {"sampling_strategy": "stratified", "coverage": 1.0}):
         out = attention(q, k, v, backend="classical", attn_mask=bias, seed=0, **opts).output
-        _close(out, want, atol=1e-5)
+        _assert_close(out, want, atol=1e-5)
     qd, kd, vd = (t.double() for t in (q, k, v))
     out = attention(qd, kd, vd, backend="classical", attn_mask=bias.double(), coverage=1.0,
                     seed=0).output
-    _close(out, _reference(qd, kd, vd, bias.double())[0], atol=1e-10)
+    _assert_close(out, _reference(qd, kd, vd, bias.double())[0], atol=1e-10)
 
 
 @pytest.mark.parametrize("L, S", [(700, 300), (1100, 520)])
@@ -536,15 +536,15 @@ def test_causal_weights_with_more_queries_than_keys(L, S):
     r = attention(q, k, v, backend="classical", is_causal=True, need_weights=True,
                   coverage=1.0, seed=0)
     want, w = _reference(q, k, v, causal=True)
-    _close(r.output, want)
-    _close(r.weights, w)
+    _assert_close(r.output, want)
+    _assert_close(r.weights, w)
 
 
 def test_one_dimensional_float64_keys_order_without_dividing_by_zero():
     q, k, v = _qkv(B=1, L=10, S=300, E=1, Ev=1, dtype=torch.float64)
     out = attention(q, k, v, backend="classical", coverage=1.0, dense_fallback=False).output
-    _close(out, _reference(q, k, v)[0], atol=1e-10)
-    _in_value_hull(attention(q, k, v, backend="classical", dense_fallback=False).output, v)
+    _assert_close(out, _reference(q, k, v)[0], atol=1e-10)
+    _assert_in_value_hull(attention(q, k, v, backend="classical", dense_fallback=False).output, v)
 
 
 def test_per_query_float_bias_gets_the_exact_gradient():
@@ -559,7 +559,7 @@ def test_per_query_float_bias_gets_the_exact_gradient():
         grads.append(bias.grad)
     assert _amax(grads[0]) > 0
     for g in grads[1:]:
-        _close(g, grads[0], atol=1e-10)
+        _assert_close(g, grads[0], atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -581,7 +581,7 @@ def test_a_per_query_mask_below_the_crossover_takes_the_exact_path():
     keep[::5, 1::7] = False
     r = attention(q, k, v, backend="classical", attn_mask=keep)
     assert r.info["path"] == "dense"
-    _close(r.output, _reference(q, k, v, keep)[0])
+    _assert_close(r.output, _reference(q, k, v, keep)[0])
 
 
 def test_finite_padding_bias_is_treated_as_masked_keys():
@@ -595,7 +595,7 @@ def test_finite_padding_bias_is_treated_as_masked_keys():
         outs[fill] = attention(q, k, v, backend="classical", attn_mask=bias, seed=0)
     a, b = outs.values()
     assert a.info["exact_key_fraction"] == b.info["exact_key_fraction"]
-    _close(a.output, b.output, atol=1e-6)
+    _assert_close(a.output, b.output, atol=1e-6)
     L = 300
     qc, kc, vc = _qkv(B=2, L=L, S=L)
     pad = torch.zeros(2, 1, 1, L)
@@ -605,7 +605,7 @@ def test_finite_padding_bias_is_treated_as_masked_keys():
     assert r.info["mask"] == "causal"
     keepc = torch.ones(L, L, dtype=torch.bool).tril()[None].repeat(2, 1, 1)
     keepc[1, :, L - 40:] = False
-    _close(r.output, _reference(qc, kc, vc, keepc)[0])
+    _assert_close(r.output, _reference(qc, kc, vc, keepc)[0])
 
 
 @pytest.mark.parametrize("backend", ["classical", "exact"])
@@ -618,7 +618,7 @@ def test_a_key_mask_expanded_to_every_query_is_a_key_mask(backend):
     a = attention(q, k, v, backend=backend, attn_mask=pad, seed=0)
     b = attention(q, k, v, backend=backend, attn_mask=pad.expand(1, 1, 64, 4096).clone(),
                   seed=0)
-    _close(a.output, b.output, atol=1e-6)
-    _close(b.output, _reference(q, k, v, keep)[0], atol=1e-5 if backend == "exact" else 1.0)
+    _assert_close(a.output, b.output, atol=1e-6)
+    _assert_close(b.output, _reference(q, k, v, keep)[0], atol=1e-5 if backend == "exact" else 1.0)
     if backend == "classical":
         assert a.info["mask"] == b.info["mask"] == "key"
