@@ -329,8 +329,8 @@ def drop_negligible_keys(bias, q, k, scale: float):
     if bias is None:
         return None
     with torch.no_grad():
-        lo = float(bias.masked_fill(torch.isneginf(bias), 0.0).min())
-        if not math.isfinite(lo) or lo > -NEGLIGIBLE_LOGIT:
+        # (boolean temporaries only: this runs on every masked call)
+        if not bool(((bias < -NEGLIGIBLE_LOGIT) & torch.isfinite(bias)).any()):
             return bias
         gap = 2.0 * abs(scale) * float(q.detach().norm(dim=-1).max()) * float(
             k.detach().norm(dim=-1).max())
