@@ -507,7 +507,7 @@ def test_tree_order_ignores_the_values_of_masked_rows():
 
 
 def test_block_scores_are_the_second_order_log_mass_of_each_blocks_unmasked_keys():
-    from qiskit_qattn.attention.sampling.blocksparse import _block_scores
+    from qiskit_qattn.attention.sampling.blocksparse import _block_moments, _block_scores
 
     gen = torch.Generator().manual_seed(11)
     q = torch.randn(2, 5, 3, generator=gen, dtype=torch.float64)
@@ -515,7 +515,7 @@ def test_block_scores_are_the_second_order_log_mass_of_each_blocks_unmasked_keys
     bias = torch.zeros(2, 12, dtype=torch.float64)
     bias[0, 4:7] = float("-inf")  # block 1 of head 0 keeps one key
     bias[1, 8:] = float("-inf")  # block 2 of head 1 is empty
-    sc = _block_scores(q, ks, bias, 3, 4)
+    sc = _block_scores(q, _block_moments(ks, bias, 3, 4))
     for h in range(2):
         for b in range(3):
             keys = ks[h, 4 * b: 4 * b + 4][bias[h, 4 * b: 4 * b + 4] == 0]
@@ -529,8 +529,8 @@ def test_block_scores_are_the_second_order_log_mass_of_each_blocks_unmasked_keys
     # keys that are all alike: the score is the block's exact log-mass
     same = torch.ones(1, 4, 3, dtype=torch.float64)
     exact = torch.logsumexp(q[:1] @ same[0].T, -1)
-    torch.testing.assert_close(_block_scores(q[:1], same, torch.zeros(1, 4, dtype=torch.float64),
-                                             1, 4)[..., 0], exact)
+    moments = _block_moments(same, torch.zeros(1, 4, dtype=torch.float64), 1, 4)
+    torch.testing.assert_close(_block_scores(q[:1], moments)[..., 0], exact)
 
 
 def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
@@ -703,3 +703,22 @@ def test_route_order_sorts_by_group_then_best_then_second_best_stably(blocks, gr
     second = x.scatter(-1, first[..., None], float("-inf")).argmax(-1)
     key = (group * blocks + first) * blocks + second
     assert torch.equal(order, torch.sort(key, dim=-1, stable=True).indices)
+
+
+def test_exact_budget_goes_to_blocks_whose_pooling_errs_not_to_the_heaviest():
+    # Half the keys are one repeated key holding 99.8 % of the mass: pooled, they are exact
+    # for every query. With half the blocks exact, the spread keys must be the exact ones,
+    # and the output is then exact attention (ranking by mass alone: 0.5 % error).
+    gen = torch.Generator().manual_seed(3)
+    E = 8
+    spread = torch.randn(1, 64, E, generator=gen, dtype=torch.float64)
+    tight = torch.full((1, 64, E), 1.5, dtype=torch.float64)
+    k = torch.cat([spread, tight], 1)
+    v = torch.randn(1, 128, E, generator=gen, dtype=torch.float64)
+    q = torch.randn(1, 16, E, generator=gen, dtype=torch.float64) * 0.5 + 1.0
+    p = torch.softmax(q @ k.transpose(1, 2), -1)
+    assert float(p[..., 64:].sum(-1).min()) > 0.99
+    r = attention(q, k, v, backend="classical", scale=1.0, dense_fallback=False,
+                  exact_fraction=0.5, refine_fraction=0.0, block_size=16, seed=0)
+    assert r.info["exact_blocks"] == 4 and r.info["key_blocks"] == 8
+    torch.testing.assert_close(r.output, p @ v, atol=1e-10, rtol=1e-10)

@@ -124,26 +124,30 @@ def auto_query_block(queries: int, causal: bool = False) -> int:
 
 
 def auto_exact_fraction(keys: int, causal: bool = False) -> float:
-    """Default share of exact keys for ``keys`` visible keys: ``66 * keys**0.3`` exact keys.
+    """Default share of exact keys for ``keys`` visible keys: ``60 * keys**0.3`` exact keys.
 
     Fitted on real MiniLM attention (benchmarks/attention.py) with the default query groups
-    (:func:`auto_query_block`) and the second-order block ranking (:func:`_block_scores`): the
-    mean output error stays near 8 % (0.52 of the keys at 1024, 0.20 at 4096, rounded up to
-    whole blocks), so the work grows like ``n**1.3``, not ``n**2``. Under a causal mask
-    (``causal=True``) ``CAUSAL_BUDGET`` ``* keys**0.3``: its query groups see fewer keys,
-    in smaller groups, and need more of them for the same error (causal 4096: 9.5 % mean error
-    with 66, 8.7 % with 74, 8.0 % with 82).
+    (:func:`auto_query_block`), the second-order block scores (:func:`_block_scores`) and the
+    ranking by pooling error (:func:`_pooling_spread`): the mean output error stays near 8 %
+    (all 72 heads: 7.8 % at 4096 tokens with 0.19 of the keys exact, 6.4 % at 2048 with 0.31,
+    fractions rounded up to whole blocks), so the work grows like ``n**1.3``, not ``n**2``.
+    Under a causal mask (``causal=True``) ``CAUSAL_BUDGET * keys**0.3``: its query groups see
+    fewer keys, in smaller groups, and need more of them for the same error (causal 4096:
+    8.5 % mean error with 72, 7.8 % with 80).
 
     Example:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
-        (0.195, 0.516)
+        (0.178, 0.469)
     """
-    scale = CAUSAL_BUDGET if causal else 66.0
+    scale = CAUSAL_BUDGET if causal else EXACT_BUDGET
     return min(1.0, scale * max(1, keys) ** 0.3 / max(1, keys))
 
 
-#: Exact keys per ``keys**0.3`` visible keys under a causal mask (see :func:`auto_exact_fraction`).
-CAUSAL_BUDGET = 80.0
+#: Exact keys per ``keys**0.3`` visible keys (see :func:`auto_exact_fraction`).
+EXACT_BUDGET = 60.0
+
+#: The same under a causal mask.
+CAUSAL_BUDGET = 76.0
 
 
 @dataclass
@@ -410,9 +414,10 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         kbias = kbias.masked_fill(hidden, ninf)
     bsc = sc = None
     with torch.no_grad():
+        moments = _block_moments(ks.detach(), kbias.detach(), nKB, Bk)
         if cfg.selection == "query" or cfg.query_order == "route":
             # every query's block scores, once: they route the queries and rank the blocks
-            sc = _block_scores(q.detach(), ks.detach(), kbias.detach(), nKB, Bk)
+            sc = _block_scores(q.detach(), moments)
         if cfg.query_order == "route":
             qperm = _route(sc, plan, L_slots, nKB, Bk)
         else:
@@ -460,19 +465,22 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
     gb = group_bias.transpose(1, 2) if kind == "dense" else kbias[:, :, None]
     wn, beta, bz, lw, wb, betab = _tilted_weights(ks, qbar, gb, P, Bk)
 
-    # 5. Rank the fully visible blocks; exact, refined (leaf resolution), coarse (block).
+    # 5. Rank the fully visible blocks by the error pooling them would make; exact, refined
+    # (leaf resolution), coarse (block).
     with torch.no_grad():
         share = _block_share(cfg.selection, bsc, qvalid, bz.transpose(1, 2), status, G, Bq,
                              nKB)
         share = share.masked_fill(status != 1, ninf)
+        priority = share + _pooling_spread(moments[2], qg.detach(), qbar.detach(),
+                                           qvalid if padded_q else None)
         nsel = int(limg.max())
         # every block by rank (the split path also takes the coarse ones in rank order)
-        top = share.topk(nKB if reuse else nsel, dim=-1)
+        top = priority.topk(nKB if reuse else nsel, dim=-1)
         ranked, ranked_ok = top.indices, torch.isfinite(top.values)
         order, ok = ranked[..., :nsel], ranked_ok[..., :nsel]
         rank = torch.arange(nsel)
         if cfg.coverage is not None:
-            kb_g = _coverage_counts(share, cfg.coverage, kbg[None, :])  # [H, G]
+            kb_g = _coverage_counts(share, ranked, cfg.coverage, kbg[None, :])  # [H, G]
         else:
             kb_g = kbg[None, :].expand(H, G)
         # Ranks below the group's exact count are exact, the next ones up to its limit are
@@ -780,21 +788,19 @@ def _group_rows(dperm, qvalid, G, Bq):
     return dperm.gather(1, idx[..., None].expand(H, G, Ss))
 
 
-def _block_scores(q, ks, kbias, nKB, Bk):
-    """Every query's estimated log-mass of every key block ``[H, L, nKB]``.
+def _block_moments(ks, kbias, nKB, Bk):
+    """Each block's log key count, mean and per-coordinate variance over its unmasked keys.
 
-    A block of ``n`` unmasked keys with mean ``mu`` and per-coordinate variance ``var`` holds
-    ``sum_j exp(q . k_j) = n exp(q . mu) E[exp(q . (k - mu))]``; to second order (the block's
-    keys as a Gaussian with diagonal covariance) that is ``q . mu + log n + q^2 . var / 2``.
-    The variance term keeps wide blocks with a few well-aligned keys from ranking low: on real
-    MiniLM attention at 4096 tokens it cuts the mean output error at a fixed budget from 7.7 to
-    7.1 % (p90 14.6 -> 11.0 %). Masked keys count for nothing; an empty block scores ``-inf``.
+    Returns ``(log_count [H, 1, nKB]`` or the float ``log Bk`` when every block is full``,
+    mu [H, nKB, E], var [H, nKB, E])``; an empty block has count 0 (``log`` = ``-inf``).
 
     Example:
         >>> import torch
-        >>> ks = torch.tensor([[[1.0], [1.0], [3.0], [-1.0]]])
-        >>> _block_scores(torch.tensor([[[1.0]]]), ks, torch.zeros(1, 4), 2, 2)
-        tensor([[[1.6931, 3.6931]]])
+        >>> ks = torch.tensor([[[1.0], [3.0], [2.0], [0.0]]])
+        >>> bias = torch.tensor([[0.0, 0.0, 0.0, float("-inf")]])
+        >>> logn, mu, var = _block_moments(ks, bias, 2, 2)
+        >>> logn.exp().tolist(), mu.flatten().tolist(), var.flatten().tolist()
+        ([[[2.0, 1.0]]], [2.0, 2.0], [1.0, 0.0])
     """
     import torch
 
@@ -806,11 +812,37 @@ def _block_scores(q, ks, kbias, nKB, Bk):
         cnt = alive.sum(2)  # [H, nKB, 1]
         mu = (kb * alive).sum(2) / cnt.clamp_min(1)
         var = ((kb - mu[:, :, None, :]).square_() * alive).sum(2) / cnt.clamp_min(1)
-        sc = torch.baddbmm(torch.log(cnt).transpose(1, 2), q, mu.transpose(1, 2))
-    else:  # every block full: one pass for the moments, the same log n for every block
-        mu = kb.mean(2)
-        var = (kb.square().mean(2) - mu.square()).clamp_min_(0.0)
-        sc = torch.bmm(q, mu.transpose(1, 2)).add_(math.log(Bk))
+        return torch.log(cnt).transpose(1, 2), mu, var
+    # every block full: one pass for the moments, the same log n for every block
+    mu = kb.mean(2)
+    var = (kb.square().mean(2) - mu.square()).clamp_min_(0.0)
+    return math.log(Bk), mu, var
+
+
+def _block_scores(q, moments):
+    """Every query's estimated log-mass of every key block ``[H, L, nKB]``.
+
+    A block of ``n`` unmasked keys with mean ``mu`` and per-coordinate variance ``var`` holds
+    ``sum_j exp(q . k_j) = n exp(q . mu) E[exp(q . (k - mu))]``; to second order (the block's
+    keys as a Gaussian with diagonal covariance) that is ``q . mu + log n + q^2 . var / 2``.
+    The variance term keeps wide blocks with a few well-aligned keys from ranking low: on real
+    MiniLM attention at 4096 tokens it cuts the mean output error at a fixed budget from 7.7 to
+    7.1 % (p90 14.6 -> 11.0 %). Masked keys count for nothing; an empty block scores ``-inf``.
+    ``moments``: :func:`_block_moments` of the keys.
+
+    Example:
+        >>> import torch
+        >>> ks = torch.tensor([[[1.0], [1.0], [3.0], [-1.0]]])
+        >>> _block_scores(torch.tensor([[[1.0]]]), _block_moments(ks, torch.zeros(1, 4), 2, 2))
+        tensor([[[1.6931, 3.6931]]])
+    """
+    import torch
+
+    logn, mu, var = moments
+    if isinstance(logn, float):
+        sc = torch.bmm(q, mu.transpose(1, 2)).add_(logn)
+    else:
+        sc = torch.baddbmm(logn, q, mu.transpose(1, 2))
     return sc.baddbmm_(q.square(), var.transpose(1, 2), alpha=0.5)
 
 
@@ -858,12 +890,47 @@ def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
     return torch.log(p.sum(2))
 
 
-def _coverage_counts(share, coverage, kb_max):
-    """Exact blocks per group: fewest top blocks holding ``coverage`` of the estimated mass."""
+def _pooling_spread(var, qg, qbar, qvalid):
+    """Log of how far a group's queries tell apart the keys of each block ``[H, G, nKB]``.
+
+    A block pooled into one pseudo-key tilted to the group's mean query ``qbar`` is exact for
+    ``q = qbar``; for another query of the group its share is off to first order in
+    ``(q - qbar) . (k - mu)``, whose typical size is ``sqrt(sum_e sigma_e^2 var_e)``
+    (``sigma_e^2``: the group's query variance, ``var [H, nKB, E]``: the block's key variance
+    per coordinate). Ranking blocks by log-mass plus the log of that size keeps exact the
+    blocks whose pooling errs most, not merely the heaviest ones (a heavy block of near-equal
+    keys pools almost exactly): on real MiniLM attention at 4096 tokens the mean output error
+    at a fixed budget drops from 7.9 to 7.3 % (benchmarks/attention.py). ``qvalid [H, G * Bq]``
+    (or ``None``: all valid) leaves padding queries out.
+
+    Example:
+        >>> import torch
+        >>> var = torch.tensor([[[0.0], [1.0]]])  # a block of equal keys, a spread one
+        >>> qg = torch.tensor([[[[1.0], [3.0]]]])  # one group of two queries
+        >>> s = _pooling_spread(var, qg, qg.mean(2), None)
+        >>> bool(s[0, 0, 1] > s[0, 0, 0])
+        True
+    """
+    import torch
+
+    H, G, Bq, E = qg.shape
+    dev = (qg - qbar[:, :, None, :]).square()
+    if qvalid is None:
+        qvar = dev.mean(2)
+    else:
+        valid = qvalid.view(H, G, Bq, 1).to(qg.dtype)
+        qvar = (dev * valid).sum(2) / valid.sum(2).clamp_min(1.0)
+    # (a floor, not -inf: a group of one query ranks its blocks by mass alone)
+    return 0.5 * torch.log(torch.bmm(qvar, var.transpose(1, 2)).clamp_min(1e-30))
+
+
+def _coverage_counts(share, ranked, coverage, kb_max):
+    """Exact blocks per group: fewest blocks, taken in rank order ``ranked [H, G, nKB]``,
+    holding ``coverage`` of the estimated mass (log-masses ``share [H, G, nKB]``)."""
     import torch
 
     p = torch.softmax(share, -1).nan_to_num(0.0)
-    ps = torch.sort(p, -1, descending=True).values
+    ps = p.gather(-1, ranked)
     count = (torch.cumsum(ps, -1) < coverage - 1e-12).sum(-1) + 1
     return torch.minimum(count, torch.as_tensor(kb_max))
 

@@ -99,7 +99,7 @@ def quantum_inspired_attention_prototype(
             variate can make some of them negative).
         seed: seeds the tree ordering and the tail samples.
         **options: ``exact_fraction`` (of the key blocks per query group; automatic:
-            ``66 * keys**0.3`` exact keys: 13 of 64 blocks at 4096),
+            ``60 * keys**0.3`` exact keys: 12 of 64 blocks at 4096),
             ``refine_fraction`` (0.375, pooled leaf by leaf), ``coverage`` (exact blocks by
             mass; ``1.0`` = exact attention), ``max_cluster_fraction`` (0.5),
             ``num_clusters`` (key blocks; sets ``block_size``), ``block_size`` (64),
