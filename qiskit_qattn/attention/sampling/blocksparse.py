@@ -925,8 +925,10 @@ def _pooling_spread(var, qg, qbar, qvalid):
 
 
 def _coverage_counts(share, ranked, coverage, kb_max):
-    """Exact blocks per group: fewest blocks, taken in rank order ``ranked [H, G, nKB]``,
-    holding ``coverage`` of the estimated mass (log-masses ``share [H, G, nKB]``)."""
+    """Exact blocks per group: fewest blocks in rank order holding ``coverage`` of the mass.
+
+    ``share [H, G, nKB]``: estimated log-masses; ``ranked [H, G, nKB]``: blocks by rank.
+    """
     import torch
 
     p = torch.softmax(share, -1).nan_to_num(0.0)
