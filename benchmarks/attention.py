@@ -366,7 +366,7 @@ def report(results, causal_results, threads, command) -> str:
         "keys each query of the estimator attends to (exact keys + pooled pseudo-keys) / n. "
         f"Where the automatic budget would attend to more than {DENSE_ABOVE} of the keys "
         f"x threads^-{DENSE_THREAD_EXPONENT} (1 thread: below 2048 tokens; 2 threads: below "
-        "~2400) the default is exact SDPA (`path dense`); the row `classical estimator (no "
+        "~2500) the default is exact SDPA (`path dense`); the row `classical estimator (no "
         "dense fallback)` is the estimator itself under the same budget. Memory: extra peak "
         "RSS of one 12-head call (fresh process, mmap threshold pinned).",
         "",

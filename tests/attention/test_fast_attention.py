@@ -556,7 +556,7 @@ def test_default_falls_back_to_sdpa_where_the_estimator_would_not_be_faster():
         assert _dense_is_cheaper(cfg, 2048, 2048, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 2560, 2560, 32, 32, plain, False)
         torch.set_num_threads(8)
-        assert _dense_is_cheaper(cfg, 3072, 3072, 32, 32, plain, False)
+        assert _dense_is_cheaper(cfg, 2560, 2560, 32, 32, plain, False)
         assert not _dense_is_cheaper(cfg, 4096, 4096, 32, 32, plain, False)
     finally:
         torch.set_num_threads(threads)

@@ -124,27 +124,28 @@ def auto_query_block(queries: int, causal: bool = False) -> int:
 
 
 def auto_exact_fraction(keys: int, causal: bool = False) -> float:
-    """Default share of exact keys for ``keys`` visible keys: ``60 * keys**0.3`` exact keys.
+    """Default share of exact keys for ``keys`` visible keys: ``57 * keys**0.3`` exact keys.
 
     Fitted on real MiniLM attention (benchmarks/attention.py) with the default query groups
-    (:func:`auto_query_block`), the second-order block scores (:func:`_block_scores`) and the
-    ranking by pooling error (:func:`_pooling_spread`): the mean output error stays near 8 %
-    (all 72 heads: 7.8 % at 4096 tokens with 0.19 of the keys exact, 6.4 % at 2048 with 0.31,
-    fractions rounded up to whole blocks), so the work grows like ``n**1.3``, not ``n**2``.
-    Under a causal mask (``causal=True``) ``CAUSAL_BUDGET * keys**0.3``: its query groups see
-    fewer keys, in smaller groups, and need more of them for the same error (causal 4096:
-    8.5 % mean error with 72, 7.8 % with 80).
+    (:func:`auto_query_block`), the second-order block scores (:func:`_block_scores`), the
+    ranking by pooling error (:func:`_pooling_spread`) and the second-order pseudo-key masses
+    (:func:`_spread_mass`): the mean output error stays near 8 % (all 72 heads: 7.9 % at 4096
+    tokens with 0.17 of the keys exact, 7.0 % at 2048 with 0.28; fractions rounded up to
+    whole blocks), so the work grows like ``n**1.3``, not ``n**2``. Under a causal mask
+    (``causal=True``) ``CAUSAL_BUDGET * keys**0.3``: its query groups see fewer keys, in
+    smaller groups, and need more of them for the same error (causal 4096: 8.4 % mean error
+    with 70, 7.8 % with 76).
 
     Example:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
-        (0.178, 0.469)
+        (0.169, 0.445)
     """
     scale = CAUSAL_BUDGET if causal else EXACT_BUDGET
     return min(1.0, scale * max(1, keys) ** 0.3 / max(1, keys))
 
 
 #: Exact keys per ``keys**0.3`` visible keys (see :func:`auto_exact_fraction`).
-EXACT_BUDGET = 60.0
+EXACT_BUDGET = 57.0
 
 #: The same under a causal mask.
 CAUSAL_BUDGET = 76.0
@@ -464,6 +465,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         qbar = qg.mean(2)  # [H, G, E]
     gb = group_bias.transpose(1, 2) if kind == "dense" else kbias[:, :, None]
     wn, beta, bz, lw, wb, betab = _tilted_weights(ks, qbar, gb, P, Bk)
+    qvar = _query_variance(qg, qbar, qvalid if padded_q else None)  # [H, G, E]
 
     # 5. Rank the fully visible blocks by the error pooling them would make; exact, refined
     # (leaf resolution), coarse (block).
@@ -471,8 +473,7 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         share = _block_share(cfg.selection, bsc, qvalid, bz.transpose(1, 2), status, G, Bq,
                              nKB)
         share = share.masked_fill(status != 1, ninf)
-        priority = share + _pooling_spread(moments[2], qg.detach(), qbar.detach(),
-                                           qvalid if padded_q else None)
+        priority = share + _pooling_spread(moments[2], qvar.detach())
         nsel = int(limg.max())
         # every block by rank (the split path also takes the coarse ones in rank order)
         top = priority.topk(nKB if reuse else nsel, dim=-1)
@@ -552,6 +553,13 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
                 leaf_k, block_k = leaf_sum, block_sum
     if pieces:
         Kp, Vp = pieces
+    if cfg.strategy == "none":  # (the sampled tails correct the pooled masses themselves)
+        if split_attend:
+            mu_leaf = pool[: npl * Fk].view(H, nL, G, Fk)[..., :E]
+            mu_block = pool[npl * Fk:].view(H, nKB, G, Fk)[..., :E]
+        else:
+            mu_leaf, mu_block = leaf_k, block_k.transpose(1, 2)
+        beta, betab = _spread_mass(ks, wn, wb, mu_leaf, mu_block, qvar, beta, betab)
     beta_g = beta.view(H, nKB, r, G).permute(0, 3, 1, 2)  # [H, G, nKB, r]
     lbeta = beta_g.gather(2, lsel[..., None].expand(-1, -1, -1, r))
     lbeta = lbeta.masked_fill(~lok[..., None], ninf).reshape(H, G, nl)
@@ -890,38 +898,81 @@ def _block_share(selection, bsc, qvalid, bz, status, G, Bq, nKB):
     return torch.log(p.sum(2))
 
 
-def _pooling_spread(var, qg, qbar, qvalid):
+def _query_variance(qg, qbar, qvalid):
+    """Each group's per-coordinate query variance about its mean query ``[H, G, E]``.
+
+    ``qg [H, G, Bq, E]``, ``qbar [H, G, E]``; ``qvalid [H, G * Bq]`` (or ``None``: all valid)
+    leaves padding queries out.
+
+    Example:
+        >>> import torch
+        >>> qg = torch.tensor([[[[1.0], [3.0]]]])
+        >>> _query_variance(qg, qg.mean(2), None).tolist()
+        [[[1.0]]]
+    """
+    H, G, Bq, E = qg.shape
+    dev = (qg - qbar[:, :, None, :]).square()
+    if qvalid is None:
+        return dev.mean(2)
+    valid = qvalid.view(H, G, Bq, 1).to(qg.dtype)
+    return (dev * valid).sum(2) / valid.sum(2).clamp_min(1.0)
+
+
+def _pooling_spread(var, qvar):
     """Log of how far a group's queries tell apart the keys of each block ``[H, G, nKB]``.
 
     A block pooled into one pseudo-key tilted to the group's mean query ``qbar`` is exact for
     ``q = qbar``; for another query of the group its share is off to first order in
     ``(q - qbar) . (k - mu)``, whose typical size is ``sqrt(sum_e sigma_e^2 var_e)``
-    (``sigma_e^2``: the group's query variance, ``var [H, nKB, E]``: the block's key variance
-    per coordinate). Ranking blocks by log-mass plus the log of that size keeps exact the
-    blocks whose pooling errs most, not merely the heaviest ones (a heavy block of near-equal
-    keys pools almost exactly): on real MiniLM attention at 4096 tokens the mean output error
-    at a fixed budget drops from 7.9 to 7.3 % (benchmarks/attention.py). ``qvalid [H, G * Bq]``
-    (or ``None``: all valid) leaves padding queries out.
+    (``qvar [H, G, E]``: the group's query variance ``sigma^2``, ``var [H, nKB, E]``: the
+    block's key variance per coordinate). Ranking blocks by log-mass plus the log of that size
+    keeps exact the blocks whose pooling errs most, not merely the heaviest ones (a heavy
+    block of near-equal keys pools almost exactly): on real MiniLM attention at 4096 tokens
+    the mean output error at a fixed budget drops from 7.9 to 7.3 % (benchmarks/attention.py).
 
     Example:
         >>> import torch
         >>> var = torch.tensor([[[0.0], [1.0]]])  # a block of equal keys, a spread one
-        >>> qg = torch.tensor([[[[1.0], [3.0]]]])  # one group of two queries
-        >>> s = _pooling_spread(var, qg, qg.mean(2), None)
+        >>> s = _pooling_spread(var, torch.tensor([[[1.0]]]))
         >>> bool(s[0, 0, 1] > s[0, 0, 0])
         True
     """
     import torch
 
-    H, G, Bq, E = qg.shape
-    dev = (qg - qbar[:, :, None, :]).square()
-    if qvalid is None:
-        qvar = dev.mean(2)
-    else:
-        valid = qvalid.view(H, G, Bq, 1).to(qg.dtype)
-        qvar = (dev * valid).sum(2) / valid.sum(2).clamp_min(1.0)
     # (a floor, not -inf: a group of one query ranks its blocks by mass alone)
     return 0.5 * torch.log(torch.bmm(qvar, var.transpose(1, 2)).clamp_min(1e-30))
+
+
+#: Largest second-order log-mass correction of a pseudo-key (see :func:`_spread_mass`).
+SPREAD_CAP = 1.0
+
+
+def _spread_mass(ks, wn, wb, mu_leaf, mu_block, qvar, beta, betab):
+    """Pseudo-key biases with the group's mean second-order mass: ``+ sigma^2 . var / 2``.
+
+    A pseudo-key's mass ``exp(q . mu + beta)`` is exact at ``q = qbar``; for ``q = qbar + d``
+    the leaf holds ``Z(qbar) E[exp(d . k)] ~ exp(q . mu + beta + d' C d / 2)`` with ``C`` the
+    tilted key covariance, so the first-order summary underestimates every pooled mass (by
+    Jensen). Adding the group's mean of that term, ``sum_e qvar_e C_ee / 2`` (capped at
+    :data:`SPREAD_CAP`: the Gaussian form overshoots for far queries), costs one product per
+    level and cuts the mean output error at 4096 tokens from 8.0 to 7.4 %. Deterministic tail
+    only: with tail samples the pooled summary is a control variate whose error the samples
+    correct.
+
+    ``ks [H, S_slots, E]``; ``wn [H, nL, P, G]`` and ``wb [H, nKB, Bk, G]`` tilted weights;
+    ``mu_leaf [H, nL, G, E]`` and ``mu_block [H, nKB, G, E]`` tilted means; ``qvar [H, G, E]``;
+    ``beta [H, nL, G]``, ``betab [H, nKB, G]``. Returns the corrected ``(beta, betab)``.
+    """
+    import torch
+
+    H, nL, P, G = wn.shape
+    nKB, Bk = wb.shape[1], wb.shape[2]
+    qk2 = torch.bmm(ks.square(), qvar.transpose(1, 2))  # [H, S_slots, G]: sum_e qvar k^2
+    qv = qvar[:, None]
+    leaf = (wn * qk2.view(H, nL, P, G)).sum(2) - (mu_leaf.square() * qv).sum(-1)
+    block = (wb * qk2.view(H, nKB, Bk, G)).sum(2) - (mu_block.square() * qv).sum(-1)
+    return (beta + (0.5 * leaf).clamp(0.0, SPREAD_CAP),
+            betab + (0.5 * block).clamp(0.0, SPREAD_CAP))
 
 
 def _coverage_counts(share, ranked, coverage, kb_max):

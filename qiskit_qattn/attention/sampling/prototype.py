@@ -99,7 +99,7 @@ def quantum_inspired_attention_prototype(
             variate can make some of them negative).
         seed: seeds the tree ordering and the tail samples.
         **options: ``exact_fraction`` (of the key blocks per query group; automatic:
-            ``60 * keys**0.3`` exact keys: 12 of 64 blocks at 4096),
+            ``57 * keys**0.3`` exact keys: 11 of 64 blocks at 4096),
             ``refine_fraction`` (0.375, pooled leaf by leaf), ``coverage`` (exact blocks by
             mass; ``1.0`` = exact attention), ``max_cluster_fraction`` (0.5),
             ``num_clusters`` (key blocks; sets ``block_size``), ``block_size`` (64),
@@ -109,7 +109,7 @@ def quantum_inspired_attention_prototype(
             ``min_stratum_samples`` (2), ``causal_block`` (512),
             ``is_causal`` (top-left causal mask without building it), ``dense_fallback``
             (``True``: when the automatic budget would attend to more than ``DENSE_ABOVE``
-            = 0.41 of the keys, lower with more torch threads, or under a causal mask, the
+            = 0.37 of the keys, lower with more torch threads, or under a causal mask, the
             result is exact SDPA, ``info["path"] == "dense"``).
 
     Returns:
@@ -183,16 +183,17 @@ def prototype_backend(
 
 
 #: The automatic budget falls back to exact SDPA above this many attended keys per query
-#: (exact + pooled, as a share of the keys). On real MiniLM heads (12 heads, a quiet machine,
-#: paired with SDPA's flash kernel) the estimator ran at 1 thread at 1.10x with 0.48 of the
-#: keys (1536 tokens), 0.91-0.96x with 0.42 (1792), 0.83-0.89x with 0.41 (2048), 0.73x with
-#: 0.34 (2560) and ~0.48x with 0.27 (4096): the estimator is the default from 2048 tokens on.
-#: The flash kernel gains more from a second thread than the estimator (whose chunks of heads
-#: run one per thread, :mod:`.chunks`): at 2 threads 1.07x at 2048, 0.97-1.00x with 0.37
-#: (2304), 0.88x at 2560; so the limit is ``DENSE_ABOVE * threads**-DENSE_THREAD_EXPONENT``
-#: (2 threads: 0.36, the estimator from ~2400 tokens on).
-DENSE_ABOVE = 0.41
-DENSE_THREAD_EXPONENT = 0.19
+#: (exact + pooled, as a share of the keys). On real MiniLM heads (12 heads, paired with
+#: SDPA's flash kernel, the budget of :func:`.blocksparse.auto_exact_fraction`) the estimator
+#: ran at 1 thread at 1.20x with 0.44 of the keys (1536 tokens), 1.01x with 0.38 (1792),
+#: 0.88x with 0.34-0.38 (2048) and ~0.46x with 0.23 (4096): the estimator is the default from
+#: 2048 tokens on. The flash kernel gains more from a second thread than the estimator (whose
+#: chunks of heads run one per thread, :mod:`.chunks`): at 2 threads 1.16x at 2048 and 1.00x
+#: at 2304 (0.34 of the keys each), 0.88x at 2560 (0.31); so the limit is
+#: ``DENSE_ABOVE * threads**-DENSE_THREAD_EXPONENT`` (2 threads: 0.33, the estimator from
+#: ~2500 tokens on).
+DENSE_ABOVE = 0.37
+DENSE_THREAD_EXPONENT = 0.15
 
 
 def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
