@@ -969,8 +969,8 @@ def _spread_mass(ks, wn, wb, mu_leaf, mu_block, qvar, beta, betab):
     nKB, Bk = wb.shape[1], wb.shape[2]
     qk2 = torch.bmm(ks.square(), qvar.transpose(1, 2))  # [H, S_slots, G]: sum_e qvar k^2
     qv = qvar[:, None]
-    leaf = (wn * qk2.view(H, nL, P, G)).sum(2) - (mu_leaf.square() * qv).sum(-1)
-    block = (wb * qk2.view(H, nKB, Bk, G)).sum(2) - (mu_block.square() * qv).sum(-1)
+    leaf = (wn * qk2.view(H, nL, P, G)).sum(2) - mu_leaf.square().mul_(qv).sum(-1)
+    block = (wb * qk2.view(H, nKB, Bk, G)).sum(2) - mu_block.square().mul_(qv).sum(-1)
     return (beta + (0.5 * leaf).clamp(0.0, SPREAD_CAP),
             betab + (0.5 * block).clamp(0.0, SPREAD_CAP))
 
