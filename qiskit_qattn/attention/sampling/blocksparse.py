@@ -18,13 +18,17 @@ memory- and cache-bounded chunks, one chunk per torch thread at a time, :mod:`.c
    ``log Z - qbar.mu``. For a query ``q`` of the group, ``exp(q.mu + bias) nu`` equals the leaf's
    share of the numerator exactly when ``q = qbar`` and to first order in ``q - qbar`` otherwise
    (first cumulant of the tilted distribution). Blocks get the same summary one level up.
-3. **Select.** Each group ranks the key blocks by their estimated mass (``selection="query"``:
-   every query's softmax over its second-order block log-masses ``q . mu + log n + q^2 . var /
-   2``, summed over the group; ``"group"``: the tilted block mass at ``qbar``) and keeps the
-   top ``exact`` blocks exactly, the next ``refined`` at leaf resolution and every other
-   visible block as one pseudo-key; the budget follows the number of blocks the group sees
-   (causal: later chunks get more). Blocks a causal or general mask cuts through for the group
-   (the diagonal chunk) are always exact.
+   Without tail samples each bias also gets the group's mean second-order term
+   ``sigma^2 . var / 2`` (:func:`_spread_mass`): the first-order summary underestimates every
+   pooled mass.
+3. **Select.** Each group ranks the key blocks by the error pooling them would make: their
+   estimated mass (``selection="query"``: every query's softmax over its second-order block
+   log-masses ``q . mu + log n + q^2 . var / 2``, summed over the group; ``"group"``: the
+   tilted block mass at ``qbar``) times how far the group's queries tell the block's keys
+   apart (:func:`_pooling_spread`), and keeps the top ``exact`` blocks exactly, the next
+   ``refined`` at leaf resolution and every other visible block as one pseudo-key; the budget
+   follows the number of blocks the group sees (causal: later chunks get more). Blocks a
+   causal or general mask cuts through for the group (the diagonal chunk) are always exact.
 4. **Attend.** Inference (no gradient, weights or samples): the exact blocks gathered into one
    buffer and attended by torch's CPU flash kernel without a mask, the pseudo-keys by a second
    small flash call with their log-masses as mask, merged by log-sum-exp; one such pair per run
@@ -97,7 +101,8 @@ class BlockSparseConfig:
         """Exact blocks per group for ``num_blocks`` visible key blocks of ``block`` keys."""
         frac = self.exact_fraction
         if frac is None:
-            frac = auto_exact_fraction(num_blocks * (block or self.block), causal)
+            frac = auto_exact_fraction(num_blocks * (block or self.block), causal,
+                                       sampled=self.strategy != "none")
         if frac >= 1.0:
             return num_blocks
         return max(1, min(num_blocks, math.ceil(frac * num_blocks - 1e-9)))
@@ -123,7 +128,7 @@ def auto_query_block(queries: int, causal: bool = False) -> int:
     return 256 if queries >= 4096 and not causal else 128
 
 
-def auto_exact_fraction(keys: int, causal: bool = False) -> float:
+def auto_exact_fraction(keys: int, causal: bool = False, sampled: bool = False) -> float:
     """Default share of exact keys for ``keys`` visible keys: ``57 * keys**0.3`` exact keys.
 
     Fitted on real MiniLM attention (benchmarks/attention.py) with the default query groups
@@ -134,13 +139,15 @@ def auto_exact_fraction(keys: int, causal: bool = False) -> float:
     whole blocks), so the work grows like ``n**1.3``, not ``n**2``. Under a causal mask
     (``causal=True``) ``CAUSAL_BUDGET * keys**0.3``: its query groups see fewer keys, in
     smaller groups, and need more of them for the same error (causal 4096: 8.4 % mean error
-    with 70, 7.8 % with 76).
+    with 70, 7.8 % with 76). With tail samples (``sampled=True``) ``SAMPLED_BUDGET * keys**0.3``:
+    their pooled summaries are control variates, ranked by mass alone and not corrected to
+    second order, so they keep the budget of the first-order summaries.
 
     Example:
         >>> round(auto_exact_fraction(4096), 3), round(auto_exact_fraction(1024), 3)
         (0.169, 0.445)
     """
-    scale = CAUSAL_BUDGET if causal else EXACT_BUDGET
+    scale = CAUSAL_BUDGET if causal else SAMPLED_BUDGET if sampled else EXACT_BUDGET
     return min(1.0, scale * max(1, keys) ** 0.3 / max(1, keys))
 
 
@@ -149,6 +156,9 @@ EXACT_BUDGET = 57.0
 
 #: The same under a causal mask.
 CAUSAL_BUDGET = 76.0
+
+#: The same with tail samples (first-order summaries as control variates).
+SAMPLED_BUDGET = 66.0
 
 
 @dataclass
@@ -473,7 +483,9 @@ def _chunk(q, k, v, key_bias, kind, dense, plan, cfg, seed, generator, need_weig
         share = _block_share(cfg.selection, bsc, qvalid, bz.transpose(1, 2), status, G, Bq,
                              nKB)
         share = share.masked_fill(status != 1, ninf)
-        priority = share + _pooling_spread(moments[2], qvar.detach())
+        priority = share
+        if cfg.strategy == "none":  # (sampled tails: the heaviest blocks vary most, keep them)
+            priority = share + _pooling_spread(moments[2], qvar.detach())
         nsel = int(limg.max())
         # every block by rank (the split path also takes the coarse ones in rank order)
         top = priority.topk(nKB if reuse else nsel, dim=-1)
