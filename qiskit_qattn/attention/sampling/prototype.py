@@ -202,7 +202,7 @@ def _dense_is_cheaper(cfg: BlockSparseConfig, L: int, S: int, E: int, Ev: int,
 
     That is: attend to more than ``DENSE_ABOVE`` of the keys, less with more torch threads
     (see :data:`DENSE_ABOVE`); under a causal mask, always: on real MiniLM heads the causal
-    estimator (diagonal chunks exact, dyadic key ranges) ran at 1.12-1.28x SDPA's causal time at
+    estimator (diagonal chunks exact, dyadic key ranges) ran at 1.12-1.32x SDPA's causal time at
     4096 tokens (benchmarks/attention.py), ~1.15x at 8192 and 2.2x at 16384 (12 heads, 10.9 %
     mean error), slower at every length measured. ``dense_fallback=False`` or an explicit
     budget keeps it. A per-query mask follows the rule of its keys (the blocks it cuts only
