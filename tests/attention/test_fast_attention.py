@@ -722,3 +722,16 @@ def test_exact_budget_goes_to_blocks_whose_pooling_errs_not_to_the_heaviest():
                   exact_fraction=0.5, refine_fraction=0.0, block_size=16, seed=0)
     assert r.info["exact_blocks"] == 4 and r.info["key_blocks"] == 8
     torch.testing.assert_close(r.output, p @ v, atol=1e-10, rtol=1e-10)
+
+
+def test_budgets_per_head_and_group_attend_in_buckets_like_the_packed_single_call():
+    # coverage gives every head and query group its own number of exact blocks; inference
+    # attends each bucket of equal budgets apart, the differentiable path packs all of them
+    # into one masked call: the same estimator, so the same output
+    q, k, v = _blobs(B=3, L=96, S=400, dtype=torch.float64, seed=6)
+    opts = dict(backend="classical", seed=1, coverage=0.8, **SMALL)
+    bucketed = attention(q, k, v, **opts).output
+    packed = attention(q.clone().requires_grad_(), k, v, **opts).output.detach()
+    torch.testing.assert_close(bucketed, packed, atol=1e-10, rtol=1e-10)
+    exact = _sdpa(q, k, v)
+    assert 0.0 < _rel(bucketed, exact) < 0.2

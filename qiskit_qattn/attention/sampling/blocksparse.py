@@ -1108,52 +1108,77 @@ class _SplitLayout:
 
 
 def _attend_buckets(qg, kv, pool, mask, lay: _SplitLayout, work):
-    """Split attention, one pair of flash calls per run of groups with the same budget.
+    """Split attention, one pair of flash calls per bucket of query groups with one budget.
 
-    Causal groups of later position chunks see more blocks and get larger budgets; cutting
-    the packed layout to each run's widths keeps early groups from paying for late ones.
+    Causal groups of later position chunks see more blocks and get larger budgets, and with
+    ``coverage`` every head and group has its own; cutting the packed layout to each bucket's
+    widths keeps small budgets from paying for large ones.
     Returns the output ``[H, G, Bq, Ev]`` and the log-sum-exp ``[H, G, Bq]``.
     """
     import torch
 
-    H, G, Bq, _ = qg.shape
+    H, G, Bq, E = qg.shape
     Fk = kv.shape[-1]
-    Bk, r = lay.Bk, lay.r
-    kvb = kv.reshape(H * lay.nKB, Bk * Fk)
-    key = torch.cat([torch.stack([lay.kb_g.amax(0), lay.kb_g.amin(0), lay.limg], 1),
-                     lay.seen.to(torch.long)], 1)
+    kvb = kv.reshape(H * lay.nKB, lay.Bk * Fk)
+    key = torch.cat([lay.limg[:, None], lay.seen.to(torch.long)], 1)
     edges = [0] + torch.nonzero((key[1:] != key[:-1]).any(1)).flatten().add(1).tolist() + [G]
-    outs, lses = [], []
+    head = (torch.arange(H) * lay.nKB)[:, None, None]
+    out = torch.empty(H, G, Bq, Fk - E, dtype=qg.dtype)
+    lse = torch.empty(H, G, Bq, dtype=qg.dtype)
     for g0, g1 in zip(edges[:-1], edges[1:], strict=True):
         Gb = g1 - g0
-        xw = int(lay.kb_g[:, g0:g1].max())
-        w0 = max(0, int(lay.kb_g[:, g0:g1].min()) - lay.lstart)
-        w1 = max(w0, int(lay.limg[g0:g1].max()) - lay.lstart)
         # coarse pseudo-keys: the ranks after the refined ones, up to the blocks seen
-        c0, c1 = int(lay.limg[g0:g1].min()), int(lay.seen[g0].sum())
+        c0, c1 = int(lay.limg[g0]), int(lay.seen[g0].sum())
         cols = lay.ranked[:, g0:g1, c0:max(c0, c1)]
-        rows = mask[:, g0:g1]
-        kvx = xmask = None
-        if xw:
-            bidx = (lay.xsel[:, g0:g1, :xw] + (torch.arange(H) * lay.nKB)[:, None, None])
-            kvx = torch.index_select(kvb, 0, bidx.reshape(-1), out=_buffer(
-                work, "xkv", (H * Gb * xw, Bk * Fk), kv.dtype)).view(H, Gb, xw * Bk, Fk)
-            xmask = rows[..., : xw * Bk]
-            xmask = (xmask.reshape(1, H * Gb, 1, xw * Bk) if bool((xmask != 0).any())
-                     else None)
-        pidx = torch.cat([lay.leaves[:, g0:g1, w0:w1].reshape(H, Gb, -1),
-                          lay.bpos[:, g0:g1].gather(2, cols)], -1)
-        M = pidx.shape[-1]
-        kvp = torch.index_select(pool, 0, pidx.reshape(-1), out=_buffer(
-            work, "pkv", (H * Gb * M, Fk), kv.dtype)).view(H, Gb, M, Fk)
-        pmask = torch.cat([rows[..., lay.o1 + w0 * r: lay.o1 + w1 * r],
-                           rows[:, :, 0, lay.o2:].gather(2, cols)[:, :, None]], -1)
-        out, lse = _attend_split(qg[:, g0:g1], kvx, xmask, kvp, pmask)
-        outs.append(out)
-        lses.append(lse)
-    if len(outs) == 1:
-        return outs[0], lses[0]
-    return torch.cat(outs, 1), torch.cat(lses, 1)
+        flat = {"q": qg[:, g0:g1], "xsel": lay.xsel[:, g0:g1] + head,
+                "leaves": lay.leaves[:, g0:g1], "bpos": lay.bpos[:, g0:g1].gather(2, cols),
+                "rows": mask[:, g0:g1], "coarse": mask[:, g0:g1, 0, lay.o2:].gather(2, cols)}
+        flat = {name: t.reshape((H * Gb,) + t.shape[2:]) for name, t in flat.items()}
+        kb_run = lay.kb_g[:, g0:g1].reshape(-1)
+        for xw in torch.unique(kb_run).tolist():
+            pick = kb_run == xw
+            pairs = None if bool(pick.all()) else torch.nonzero(pick).flatten()
+            part = flat if pairs is None else {n: t[pairs] for n, t in flat.items()}
+            o, lse_b = _attend_pairs(part, kvb, pool, xw, int(lay.limg[g0]), lay, work)
+            if pairs is None and Gb == G:  # one bucket: no copy
+                return o.view(H, G, Bq, -1), lse_b.view(H, G, Bq)
+            if pairs is None:
+                out[:, g0:g1] = o.view(H, Gb, Bq, -1)
+                lse[:, g0:g1] = lse_b.view(H, Gb, Bq)
+            else:  # (h, g) of the pairs in this run
+                h_idx, g_idx = pairs // Gb, pairs % Gb + g0
+                out[h_idx, g_idx] = o
+                lse[h_idx, g_idx] = lse_b
+    return out, lse
+
+
+def _attend_pairs(part, kvb, pool, xw: int, lim: int, lay: _SplitLayout, work):
+    """One bucket of query groups with ``xw`` exact blocks and exact + refined ``lim``.
+
+    ``part``: the bucket's flattened rows ``[P, ...]`` (queries, exact block rows, leaf and
+    block pseudo-key rows, mask rows). Returns the output ``[P, Bq, Ev]`` and lse ``[P, Bq]``.
+    """
+    import torch
+
+    Pn, Bq, E = part["q"].shape
+    Fk = pool.shape[-1]
+    Bk, r = lay.Bk, lay.r
+    rows = part["rows"]  # [P, 1, Ktot]
+    kvx = xmask = None
+    if xw:
+        kvx = torch.index_select(kvb, 0, part["xsel"][:, :xw].reshape(-1), out=_buffer(
+            work, "xkv", (Pn * xw, Bk * Fk), kvb.dtype)).view(1, Pn, xw * Bk, Fk)
+        xmask = rows[..., : xw * Bk]
+        xmask = xmask.reshape(1, Pn, 1, xw * Bk) if bool((xmask != 0).any()) else None
+    w0 = max(0, xw - lay.lstart)
+    w1 = max(w0, lim - lay.lstart)
+    pidx = torch.cat([part["leaves"][:, w0:w1].reshape(Pn, -1), part["bpos"]], -1)
+    M = pidx.shape[-1]
+    kvp = torch.index_select(pool, 0, pidx.reshape(-1), out=_buffer(
+        work, "pkv", (Pn * M, Fk), kvb.dtype)).view(1, Pn, M, Fk)
+    pmask = torch.cat([rows[..., lay.o1 + w0 * r: lay.o1 + w1 * r], part["coarse"][:, None]], -1)
+    o, lse = _attend_split(part["q"][None], kvx, xmask, kvp, pmask[None])
+    return o[0], lse[0]
 
 
 def _attend_split(qg, kvx, xmask, kvp, pmask):
