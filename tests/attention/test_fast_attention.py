@@ -724,14 +724,22 @@ def test_exact_budget_goes_to_blocks_whose_pooling_errs_not_to_the_heaviest():
     torch.testing.assert_close(r.output, p @ v, atol=1e-10, rtol=1e-10)
 
 
-def test_budgets_per_head_and_group_attend_in_buckets_like_the_packed_single_call():
+@pytest.mark.parametrize("causal", [False, True], ids=["plain", "causal-padded"])
+def test_budgets_per_head_and_group_attend_in_buckets_like_the_packed_single_call(causal):
     # coverage gives every head and query group its own number of exact blocks; inference
     # attends each bucket of equal budgets apart, the differentiable path packs all of them
     # into one masked call: the same estimator, so the same output
-    q, k, v = _blobs(B=3, L=96, S=400, dtype=torch.float64, seed=6)
+    q, k, v = _blobs(B=3, L=96 if not causal else 300, S=400 if not causal else 300,
+                     dtype=torch.float64, seed=6)
     opts = dict(backend="classical", seed=1, coverage=0.8, **SMALL)
+    mask = None
+    if causal:
+        opts.update(is_causal=True, causal_block=64)
+        mask = torch.zeros(3, 1, 300, dtype=torch.float64)
+        mask[1, :, 250:] = float("-inf")  # key padding on top of the causal mask
+        opts["attn_mask"] = mask
     bucketed = attention(q, k, v, **opts).output
     packed = attention(q.clone().requires_grad_(), k, v, **opts).output.detach()
     torch.testing.assert_close(bucketed, packed, atol=1e-10, rtol=1e-10)
-    exact = _sdpa(q, k, v)
-    assert 0.0 < _rel(bucketed, exact) < 0.2
+    if not causal:
+        assert 0.0 < _rel(bucketed, _sdpa(q, k, v)) < 0.2
