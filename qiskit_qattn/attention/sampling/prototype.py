@@ -189,9 +189,9 @@ def prototype_backend(
 #: 0.88x with 0.34-0.38 (2048) and ~0.46x with 0.23 (4096): the estimator is the default from
 #: 2048 tokens on. The flash kernel gains more from a second thread than the estimator (whose
 #: chunks of heads run one per thread, :mod:`.chunks`): at 2 threads 1.16x at 2048 and 1.00x
-#: at 2304 (0.34 of the keys each), 0.88x at 2560 (0.31); so the limit is
-#: ``DENSE_ABOVE * threads**-DENSE_THREAD_EXPONENT`` (2 threads: 0.33, the estimator from
-#: ~2500 tokens on).
+#: at 2304 (0.34 of the keys each), 0.88x at 2560 (measured with the earlier, larger budget);
+#: so the limit is ``DENSE_ABOVE * threads**-DENSE_THREAD_EXPONENT`` (2 threads: 0.33, the
+#: estimator from ~2500 tokens on).
 DENSE_ABOVE = 0.37
 DENSE_THREAD_EXPONENT = 0.15
 
