@@ -175,6 +175,7 @@ def accuracy(q, k, v, scale, labels, *, causal=False, chunk=12):
     ref = reference(q, k, v, scale, causal)
     errs = {lab: [] for lab in labels}
     info = {}
+    probes, guarded = [], 0
     for lo in range(0, q.shape[0], chunk):
         sl = slice(lo, lo + chunk)
         for lab in labels:
@@ -184,10 +185,15 @@ def accuracy(q, k, v, scale, labels, *, causal=False, chunk=12):
             errs[lab] += e.tolist()
             if lab == labels[0]:
                 info = dict(r.info)
+                guarded += r.info.get("exact_heads", 0)
             if lab == "classical estimator (no dense fallback)":
                 info["estimator_keys_per_query"] = r.info.get("keys_per_query")
                 info["estimator_query_block"] = r.info.get("query_block")
+                probes.append(r.info.get("probe_error"))
         gc.collect()
+    info["guarded_heads"] = guarded
+    if probes and None not in probes:
+        info["estimator_probe_error"] = float(np.mean(probes))
     return {lab: np.array(e) for lab, e in errs.items()}, info
 
 
@@ -403,6 +409,16 @@ def report(results, causal_results, threads, command) -> str:
         per_layer = np.array(d["per_head"]).reshape(6, 12).mean(1)
         lines += ["Default, mean error per layer: " + ", ".join(
             f"L{i} {e:.3f}" for i, e in enumerate(per_layer)), ""]
+        est = rows.get("classical estimator (no dense fallback)")
+        if est is not None and "estimator_probe_error" in info:
+            from qiskit_qattn.attention.sampling.prototype import ERROR_PROBES
+
+            lines += [f"Error probe of the estimator ({ERROR_PROBES} exact queries per head): "
+                      f"estimated "
+                      f"{info['estimator_probe_error']:.3f} mean error, measured "
+                      f"{est['mean']:.3f}; heads the default recomputed exactly (probe above "
+                      f"`max_error`): {info.get('guarded_heads', 0)} of {len(d['per_head'])}.",
+                      ""]
         goal = GOALS.get(n)
         verdict = "" if goal is None else " - " + _verdict(rows, info, goal, t1, "SDPA")
         summary.append(f"- n = {n}: default {d['mean']:.1%} mean error (p90 {d['p90']:.1%}) at "

@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Any
@@ -124,8 +125,8 @@ def attention(
             f"{tuple(k.shape)} and value {tuple(v.shape)}"
         )
     try:
-        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except RuntimeError as exc:
+        batch = _broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError as exc:
         raise ValueError(
             f"leading dims of query {tuple(q.shape)}, key {tuple(k.shape)} and value "
             f"{tuple(v.shape)} do not broadcast"
@@ -201,8 +202,8 @@ def _mask_bias(mask: Any, batch: tuple[int, ...], L: int, S: int, dtype: Any):
     m = mask if isinstance(mask, torch.Tensor) else torch.as_tensor(mask)
     full = (*batch, L, S)
     try:
-        ok = m.ndim >= 1 and torch.broadcast_shapes(m.shape, full) == torch.Size(full)
-    except RuntimeError:
+        ok = m.ndim >= 1 and _broadcast_shapes(m.shape, full) == full
+    except ValueError:
         ok = False
     if not ok or m.ndim > len(full):
         raise ValueError(
@@ -227,6 +228,24 @@ def _mask_bias(mask: Any, batch: tuple[int, ...], L: int, S: int, dtype: Any):
         return bias.reshape(1, Lm, bias.shape[-1]).expand(1, Lm, S)
     B = math.prod(batch)
     return bias.expand(*batch, Lm, S).reshape(B, Lm, S)
+
+
+def _broadcast_shapes(*shapes) -> tuple[int, ...]:
+    """The broadcast of ``shapes``, or ``ValueError``.
+
+    (``torch.broadcast_shapes`` imports ~0.3 s of torch on its first call.)
+
+    Example:
+        >>> _broadcast_shapes((2, 1), (3,), ())
+        (2, 3)
+    """
+    out: list[int] = []
+    for dims in itertools.zip_longest(*(tuple(s)[::-1] for s in shapes), fillvalue=1):
+        sizes = {int(d) for d in dims} - {1}
+        if len(sizes) > 1:
+            raise ValueError(f"shapes {[tuple(s) for s in shapes]} do not broadcast")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out[::-1])
 
 
 def _same_query_rows(bias) -> bool:

@@ -42,8 +42,11 @@ def test_block_floor_is_exact_attention_over_its_keys(bench):
     assert half.shape == full.shape and float((half - full).abs().max()) > 1e-3
 
 
-def test_evaluate_measures_errors_against_exact_and_names_the_kernel(bench):
+def test_evaluate_measures_errors_against_exact_and_names_the_kernel(bench, monkeypatch):
     q, k, v = _qkv()
+    # random 64-token heads: the error guard would recompute every head of this row exactly
+    monkeypatch.setitem(bench.METHODS, "classical exact 1/8",
+                        ("classical", {"exact_fraction": 0.125, "max_error": None}, 1 << 30))
     labels = [bench.DEFAULT, "classical exact 1/8", "exact backend", "nystrom m=64"]
     rows = bench.evaluate(q, k, v, 8**-0.5, labels, reps=1, threads=(1,), time_heads=2)
     assert rows["exact backend"]["max"] < 1e-5

@@ -140,7 +140,7 @@ def test_prototype_control_variate_and_strata_reduce_error():
 
     def mean_err(values, **opts):
         ref = attention(q, k, values).output
-        opts = {"sampling_strategy": "stratified", **opts}
+        opts = {"sampling_strategy": "stratified", "max_error": None, **opts}
         return np.mean([float((attention(q, k, values, backend="classical", seed=s,
                                          num_clusters=12, exact_fraction=0.25,
                                          tail_samples=36, leaf_size=4, query_block=8,

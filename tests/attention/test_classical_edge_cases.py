@@ -359,7 +359,9 @@ _POW2 = ["leaf_size", "block_size", "query_block", "causal_block"]
     [*[(o, b) for o in _POW2 for b in [*_INT_BAD, 3, 12] if not (o == "query_block" and b is None)],
      *[(o, b) for o in ("tail_samples", "min_stratum_samples", "num_clusters")
        for b in _INT_BAD if not (o == "tail_samples" and b is None)],
-     *[("tree_iters", b) for b in ("x", None, 1.5, -1, True, 0.0, 2.0)],
+     *[(o, b) for o in ("tree_iters", "error_probes")
+       for b in ("x", None, 1.5, -1, True, 0.0, 2.0)],
+     *[("max_error", b) for b in ("x", 0, -0.1, float("nan"), float("inf"), True, [1])],
      *[(o, b) for o in ("coverage", "exact_fraction", "max_cluster_fraction", "refine_fraction")
        for b in ("x", -0.5, 1.5, float("nan"), float("inf"), [1])],
      *[(o, b) for o in ("coverage", "exact_fraction", "max_cluster_fraction")

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chunks import run_chunks
+from .probe import probe_errors
 from .top2 import route_order
 from .tree import padded_size, tree_order
 
@@ -174,7 +175,8 @@ class MaskModel:
 
 
 def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSparseConfig,
-                           seed: int, generator: Any, need_weights: bool) -> dict[str, Any]:
+                           seed: int, generator: Any, need_weights: bool,
+                           probes=None) -> dict[str, Any]:
     """Estimate ``softmax(q k^T + bias) v`` for ``q [B, L, E]`` (already scaled), ``k [B, S, E]``.
 
     Args:
@@ -185,10 +187,12 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
         seed: seeds the tree ordering.
         generator: torch generator for tail samples.
         need_weights: also return the effective weights ``[B, L, S]``.
+        probes: ``None`` or query indices whose exact output checks the estimate
+            (:func:`.probe.probe_errors`, run on each chunk of heads while it is in cache).
 
     Returns:
         dict with ``output [B, L, Ev]``, ``std_error`` (``[B, L, Ev]`` or ``None``),
-        ``weights`` (or ``None``) and ``info``.
+        ``weights`` (or ``None``), ``probe_error`` (``[B]`` or ``None``) and ``info``.
     """
     import torch
 
@@ -216,6 +220,10 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
         res = _chunk(q[sl], k[sl], v[sl], kb, mask.kind, dense, plan, cfg, seed + lo,
                      generator, need_weights, work)
         _trim_workspace(work)
+        if probes is not None:
+            res["probe_error"] = probe_errors(q[sl], k[sl], v[sl], res["output"], scale=1.0,
+                                              key_bias=kb, mask=MaskModel(mask.kind, dense),
+                                              rows=probes)
         return res
 
     grad = torch.is_grad_enabled() and any(
@@ -229,12 +237,14 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     output = outs[0] if len(outs) == 1 else torch.cat(outs)
     std = None if ses[0] is None else torch.cat(ses)
     weights = None if not need_weights else torch.cat(ws)
+    probe = None if probes is None else torch.cat([res["probe_error"] for res in results])
     info = {key: sum(i[key] * (i["heads"] / B) for i in infos) for key in infos[0]
             if key != "heads"}
     info.update({"key_block": plan["block"], "leaf": plan["leaf"],
                  "query_block": plan["Bq"], "exact_blocks": plan["kb"],
                  "refined_blocks": plan["k2"], "key_blocks": plan["nKB"]})
-    return {"output": output, "std_error": std, "weights": weights, "info": info}
+    return {"output": output, "std_error": std, "weights": weights, "probe_error": probe,
+            "info": info}
 
 
 def _plan(L: int, S: int, E: int, Ev: int, cfg: BlockSparseConfig, mask: MaskModel,
