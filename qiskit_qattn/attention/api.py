@@ -186,10 +186,13 @@ def _as_float_tensor(x: Any, name: str):
         )
     if x.shape[-1] == 0 or x.shape[-2] == 0:
         raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}")
-    # One pass, no temporary (min and max propagate NaN and carry any infinity).
-    lo, hi = torch.aminmax(x.detach())
-    if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
-        raise ValueError(f"{name} must be finite; found NaN or inf (use attn_mask to drop keys)")
+    # One fast pass, no temporary: the sum is NaN or infinite whenever an entry is (and when
+    # finite entries overflow it: then min and max, which carry any NaN or infinity, decide).
+    if not math.isfinite(float(x.detach().sum())):
+        lo, hi = torch.aminmax(x.detach())
+        if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+            raise ValueError(
+                f"{name} must be finite; found NaN or inf (use attn_mask to drop keys)")
     return x
 
 

@@ -234,6 +234,20 @@ def test_bad_tensors_raise_clear_errors():
         attention(q[:0], k, v)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_one_non_finite_entry_raises_and_an_overflowing_sum_does_not(bad):
+    q, k, v = (t.float() for t in _qkv())
+    for pos, name in enumerate(("query", "key", "value")):
+        args = [q, k, v]
+        args[pos] = args[pos].clone()
+        args[pos].view(-1)[7] = bad
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            attention(*args)
+    huge = torch.full_like(v, 3e38)  # finite; its float32 sum overflows
+    out = attention(q, k, huge).output
+    assert bool(torch.isfinite(out).all()) and float(out.min()) > 2.9e38
+
+
 def test_inputs_not_mutated():
     q, k, v = _qkv(L=8, S=64)
     copies = [t.clone() for t in (q, k, v)]
