@@ -76,6 +76,12 @@ CHUNK_BYTES = 24 * 2**20
 #: intermediates stay in cache), 2-head ones no faster than 4 (benchmarks/attention.py heads).
 CACHE_BYTES = 6 * 2**20
 
+#: With several threads, one chunk per thread when that is at most this many times the
+#: cache-sized chunk: each chunk's Python-side work competes with the other threads' for the
+#: interpreter, so fewer, longer chunks ran faster (12 heads at 4096 tokens on 2 threads:
+#: 2 chunks of 6 heads against 4 of 3, paired, see the module's benchmark notes).
+THREAD_CHUNK_STRETCH = 2
+
 
 @dataclass(frozen=True)
 class BlockSparseConfig:
@@ -205,6 +211,9 @@ def block_sparse_attention(q, k, v, *, key_bias, mask: MaskModel, cfg: BlockSpar
     budget = max(CHUNK_BYTES, min(8 * CHUNK_BYTES, B * L * S * q.element_size() // 8))
     step = max(1, min(B, budget // max(per_head, 1),
                       CACHE_BYTES // ((L * E + S * (E + Ev)) * q.element_size())))
+    per_thread = -(-B // max(1, torch.get_num_threads()))
+    if B > step and per_thread <= THREAD_CHUNK_STRETCH * step and per_thread * per_head <= budget:
+        step = per_thread
     if B > step:  # an even number of equal chunks: two threads share them evenly
         count = -(-B // step)
         step = -(-B // (count + count % 2))
