@@ -290,8 +290,7 @@ def _dense(q, k, v, bias, key_bias, scale, is_causal, need_weights, mask):
 
 def _guard_options(options: dict[str, Any]) -> tuple[int, float | None]:
     """``(error_probes, max_error)`` from the backend options, validated."""
-    probes = options.get("error_probes", ERROR_PROBES)
-    probes = _nonneg_int(probes, "error_probes")
+    probes = _nonneg_int(options.get("error_probes", ERROR_PROBES), "error_probes")
     max_error = options.get("max_error", MAX_ERROR)
     if max_error is not None:
         max_error = positive_float(max_error, "max_error")
