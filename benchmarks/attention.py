@@ -56,6 +56,8 @@ METHODS: dict[str, tuple[str, dict, int]] = {
     DEFAULT: ("classical", {}, 1 << 30),
     "classical estimator (no dense fallback)": ("classical", {"dense_fallback": False},
                                                 1 << 30),
+    "classical estimator, no error probe": (
+        "classical", {"dense_fallback": False, "error_probes": 0}, 1 << 30),
     "classical exact 1/8": ("classical", {"exact_fraction": 0.125}, 1 << 30),
     "classical exact 1/4": ("classical", {"exact_fraction": 0.25}, 1 << 30),
     "classical exact 1/2": ("classical", {"exact_fraction": 0.5}, 8192),

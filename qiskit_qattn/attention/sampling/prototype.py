@@ -130,7 +130,8 @@ def quantum_inspired_attention_prototype(
             result is exact SDPA, ``info["path"] == "dense"``), ``error_probes`` (16: that
             many random queries per head attended exactly after the estimate;
             ``info["probe_error"]`` / ``info["probe_error_max"]`` are the mean / worst head's
-            relative output error on them, ~1 % of SDPA's time; ``0`` = off),
+            relative output error on them, 0-3 % of SDPA's time from 2048 tokens on,
+            benchmarks/RESULTS.md; ``0`` = off),
             ``max_error`` (0.35: heads whose probed error exceeds it are recomputed exactly,
             counted in ``info["exact_heads"]``; ``None`` = report only; the sampled
             strategies keep their unbiased estimate and error bars and only report).
